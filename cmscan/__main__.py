@@ -1,0 +1,3 @@
+from cmscan.cli import main
+
+raise SystemExit(main())

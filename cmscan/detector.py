@@ -1,0 +1,103 @@
+"""The key grammar: where in a buffer of raw bytes a CrossModel key starts.
+
+A candidate is ``cm-`` and a maximal body of ``min_body`` to ``max_body`` characters of
+``[A-Za-z0-9_-]``. In text, the byte before ``cm-`` must not be one of those characters (so
+``x-cm-…`` and base64 runs are not candidates); in binary content it may be anything,
+because packed string tables put a length byte or another string right before a key. A
+candidate is a key only if its body looks random (:mod:`cmscan.randomness`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from cmscan.randomness import RandomnessRules, looks_random
+
+KEY_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+MIN_BODY = 20
+MAX_BODY = 200
+BINARY_SNIFF = 8000
+"""Content with a NUL byte in its first 8,000 bytes is binary (git's rule)."""
+
+# Longest span a candidate can need, counted from one byte before its start: the byte
+# before, "cm-", the longest body, and one byte more to prove the body is maximal.
+MAX_SPAN = 1 + 3 + MAX_BODY + 1
+
+_SSH_DIR = b".ssh/"  # ~/.ssh/cm-%C: OpenSSH control sockets named by a hash
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What counts as a key. Configuration may tighten these, never loosen them."""
+
+    min_body: int = MIN_BODY
+    max_body: int = MAX_BODY
+    randomness: RandomnessRules = field(default_factory=RandomnessRules)
+
+    def __post_init__(self) -> None:
+        if not MIN_BODY <= self.min_body <= self.max_body <= MAX_BODY:
+            raise ValueError(
+                f"body length limits must satisfy {MIN_BODY} <= min <= max <= {MAX_BODY}"
+            )
+
+
+@dataclass(frozen=True)
+class Match:
+    """A key at ``offset`` (of the ``c`` of ``cm-``) in the scanned bytes."""
+
+    offset: int
+    key: str = field(repr=False)
+
+
+def is_binary(data: bytes | bytearray | memoryview, end: int | None = None) -> bool:
+    """Git's test: a NUL byte within the first 8,000 bytes."""
+    limit = BINARY_SNIFF if end is None else min(end, BINARY_SNIFF)
+    return data.find(b"\0", 0, limit) != -1  # type: ignore[union-attr]
+
+
+class Detector:
+    """Finds keys in buffers. Stateless after construction; one per worker is plenty."""
+
+    def __init__(self, rules: Rules | None = None) -> None:
+        self.rules = rules or Rules()
+        # "cm-" followed by at least min_body key characters; the body itself is read with a
+        # second bounded match so a megabyte-long token costs max_body + 1 steps, not more.
+        self._trigger = re.compile(rb"cm-(?=[A-Za-z0-9_-]{%d})" % self.rules.min_body)
+        self._body = re.compile(rb"[A-Za-z0-9_-]{%d,%d}" % (self.rules.min_body, MAX_BODY + 1))
+
+    def find(
+        self,
+        buf: bytes | bytearray,
+        start: int,
+        stop: int,
+        end: int,
+        *,
+        binary: bool,
+    ) -> Iterator[Match]:
+        """Yield keys that begin in ``buf[start:stop]``, reading no further than ``end``.
+
+        ``buf[start - 1]`` must be valid whenever ``start > 0`` (the byte before a candidate
+        decides whether it is one). A body that runs into ``end`` is taken to end there, so
+        callers that stream must keep ``end - stop >= MAX_SPAN - 1`` until the last chunk.
+        """
+        rules = self.rules
+        for trigger in self._trigger.finditer(buf, start, end):
+            offset = trigger.start()
+            if offset >= stop:
+                return
+            if not binary and offset > 0 and buf[offset - 1] in KEY_BYTES:
+                continue
+            body = self._body.match(buf, offset + 3, end)
+            if body is None:  # pragma: no cover - the trigger's lookahead guarantees a match
+                continue
+            length = body.end() - body.start()
+            if length > rules.max_body:
+                continue
+            text = body.group().decode("ascii")
+            if not looks_random(text, rules.randomness):
+                continue
+            if offset >= len(_SSH_DIR) and buf[offset - len(_SSH_DIR) : offset] == _SSH_DIR:
+                continue
+            yield Match(offset, "cm-" + text)

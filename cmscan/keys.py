@@ -1,0 +1,67 @@
+"""The one place that knows how a key is fingerprinted and how it is shown.
+
+A :class:`Key` renders as its masked form everywhere (``str``, ``repr``, f-strings, logging,
+exception text); the plaintext is reachable only through :meth:`Key.reveal`, which the
+gateway client calls to build the request the user asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+PREFIX = "cm-"
+ELLIPSIS = "\u2026"
+_SHOWN = 4  # characters of the body shown at each end of a masked key
+_MIN_MASKABLE = 3 * _SHOWN  # shorter bodies are masked completely
+
+# Anything that could be a key, without the randomness test: used to scrub free text.
+_KEYLIKE = re.compile(r"cm-[A-Za-z0-9_-]{8,}")
+
+
+def fingerprint(key: str) -> str:
+    """Lowercase hex SHA-256 of the UTF-8 key: the identity used by baselines and reports."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def mask(key: str) -> str:
+    """``cm-`` + first 4 + ``…`` + last 4 of the body; short bodies show nothing."""
+    body = key[len(PREFIX) :] if key.startswith(PREFIX) else key
+    if len(body) < _MIN_MASKABLE:
+        return PREFIX + ELLIPSIS
+    return f"{PREFIX}{body[:_SHOWN]}{ELLIPSIS}{body[-_SHOWN:]}"
+
+
+def scrub(text: str) -> str:
+    """Mask every key-shaped run in free text (messages, exception strings, log lines)."""
+    return _KEYLIKE.sub(lambda match: mask(match.group()), text)
+
+
+@dataclass(frozen=True, repr=False)
+class Key:
+    """A found key. Equality and hashing use the key itself; rendering never shows it."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        """The plaintext key, for the gateway request only."""
+        return self._value
+
+    @cached_property
+    def masked(self) -> str:
+        return mask(self._value)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return fingerprint(self._value)
+
+    def __str__(self) -> str:
+        return self.masked
+
+    def __repr__(self) -> str:
+        return f"Key({self.masked})"
+
+    def __format__(self, spec: str) -> str:
+        return format(self.masked, spec)

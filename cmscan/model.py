@@ -1,0 +1,103 @@
+"""What a scan produces: findings, files that could not be read, totals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cmscan.keys import Key
+
+Source = Literal["file", "archive", "git", "staged", "stdin"]
+Status = Literal["unverified", "active", "inactive", "invalid", "account_disabled", "unknown"]
+
+STDIN_PATH = "-"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One place where a key was found. ``key`` renders masked; see :class:`Key`."""
+
+    key: Key
+    path: str | None
+    line: int | None
+    column: int | None
+    source: Source
+    offset: int | None = None
+    commit: str | None = None
+    author: str | None = None
+    date: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.path or "", self.offset or 0, self.commit or "")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something that was not scanned, and why. Data, not an error: the scan goes on."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    findings: tuple[Finding, ...]
+    files: int
+    bytes: int
+    skipped: tuple[Skipped, ...]
+
+    @property
+    def keys(self) -> tuple[Key, ...]:
+        """Each distinct key once, in order of first appearance."""
+        return tuple(dict.fromkeys(finding.key for finding in self.findings))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gateway said about one key (``unverified`` when nobody asked)."""
+
+    status: Status = "unverified"
+    balance_usd: float | None = None
+
+
+UNVERIFIED = Verdict()
+
+STATUS_ORDER: tuple[Status, ...] = (
+    "active",
+    "unknown",
+    "unverified",
+    "account_disabled",
+    "inactive",
+    "invalid",
+)
+"""Most urgent first: how keys are ordered in reports."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A scan's result and the verdicts on its keys: everything a report format shows."""
+
+    result: ScanResult
+    version: str
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)
+
+    def verdict(self, key: Key) -> Verdict:
+        return self.verdicts.get(key.fingerprint, UNVERIFIED)
+
+    def by_key(self) -> list[tuple[Key, list[Finding]]]:
+        """Findings grouped by key, the most urgent status first, then in scan order."""
+        groups: dict[Key, list[Finding]] = {}
+        for finding in self.result.findings:
+            groups.setdefault(finding.key, []).append(finding)
+        order = {key: index for index, key in enumerate(groups)}
+        return sorted(
+            groups.items(),
+            key=lambda item: (STATUS_ORDER.index(self.verdict(item[0]).status), order[item[0]]),
+        )
+
+    def by_status(self) -> dict[str, int]:
+        """How many distinct keys have each status."""
+        statuses = [self.verdict(key).status for key in self.result.keys]
+        return {status: statuses.count(status) for status in STATUS_ORDER if status in statuses}

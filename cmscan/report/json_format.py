@@ -1,0 +1,45 @@
+"""The JSON report of SPEC.md: stable field order, keys masked, one finding per place."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cmscan.advice import advise, place_of
+from cmscan.model import Finding, Report
+
+
+def render(report: Report, color: bool = False) -> str:
+    result = report.result
+    document = {
+        "cmscan_version": report.version,
+        "findings": [_finding(report, finding) for finding in result.findings],
+        "summary": {
+            "files": result.files,
+            "bytes": result.bytes,
+            "findings": len(result.findings),
+            "keys": len(result.keys),
+            "by_status": report.by_status(),
+            "skipped": [{"path": item.path, "reason": item.reason} for item in result.skipped],
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _finding(report: Report, finding: Finding) -> dict[str, Any]:
+    verdict = report.verdict(finding.key)
+    return {
+        "fingerprint": finding.key.fingerprint,
+        "key": finding.key.masked,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "offset": finding.offset,
+        "source": finding.source,
+        "commit": finding.commit,
+        "author": finding.author,
+        "date": finding.date,
+        "status": verdict.status,
+        "balance_usd": verdict.balance_usd,
+        "advice": advise(verdict.status, [place_of(finding)]),
+    }

@@ -1,0 +1,101 @@
+"""The report for people: one block per key with every place it was found and what to do."""
+
+from __future__ import annotations
+
+import textwrap
+
+from cmscan.advice import advise, place_of
+from cmscan.model import Finding, Report, Status
+from cmscan.walk import LINK_OUT_OF_TREE
+
+_RESET = "\033[0m"
+_STYLES: dict[Status, str] = {
+    "active": "\033[1;31m",
+    "unknown": "\033[1;33m",
+    "unverified": "\033[1;33m",
+    "account_disabled": "\033[2m",
+    "inactive": "\033[2m",
+    "invalid": "\033[2m",
+}
+_BOLD = "\033[1m"
+_MAX_SKIPPED_SHOWN = 20
+_WIDTH = 100
+
+
+def render(report: Report, color: bool = False) -> str:
+    def style(text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    result = report.result
+    groups = report.by_key()
+    lines: list[str] = []
+    for key, findings in groups:
+        verdict = report.verdict(key)
+        label = verdict.status.upper().replace("_", " ")
+        header = f"{style(key.masked, _BOLD)}  {style(label, _STYLES[verdict.status])}"
+        if verdict.balance_usd is not None:
+            header += f"  balance ${verdict.balance_usd:,.2f}"
+        lines.append(header)
+        lines.append(f"  fingerprint {key.fingerprint}")
+        count = len(findings)
+        lines.append(f"  found in {count} place{'s' if count != 1 else ''}:")
+        lines.extend(f"    {_location(finding)}" for finding in findings)
+        lines.append("  what to do:")
+        steps = advise(verdict.status, [place_of(finding) for finding in findings])
+        for number, step in enumerate(steps, 1):
+            lines.extend(
+                textwrap.wrap(
+                    step, _WIDTH, initial_indent=f"    {number}. ", subsequent_indent="       "
+                )
+            )
+        lines.append("")
+    keys = len(groups)
+    places = len(result.findings)
+    if keys:
+        lines.append(
+            f"{keys} key{'s' if keys != 1 else ''} found in {places} "
+            f"place{'s' if places != 1 else ''}."
+        )
+    else:
+        lines.append("No CrossModel keys found.")
+    lines.append(
+        f"Scanned {result.files:,} file{'s' if result.files != 1 else ''} ({_size(result.bytes)})."
+    )
+    links = [item for item in result.skipped if item.reason == LINK_OUT_OF_TREE]
+    problems = [item for item in result.skipped if item.reason != LINK_OUT_OF_TREE]
+    if problems:
+        lines.append(f"Skipped {len(problems)}:")
+        lines.extend(f"  {item.path}: {item.reason}" for item in problems[:_MAX_SKIPPED_SHOWN])
+        if len(problems) > _MAX_SKIPPED_SHOWN:
+            hidden = len(problems) - _MAX_SKIPPED_SHOWN
+            lines.append(f"  ... and {hidden} more (all are in --format json)")
+    if links:
+        lines.append(
+            f"Not followed: {len(links)} symbolic link{'s' if len(links) != 1 else ''} to "
+            "outside the scanned tree (listed in --format json)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _location(finding: Finding) -> str:
+    path = "stdin" if finding.source == "stdin" else (finding.path or "(commit message)")
+    if finding.line is not None:
+        where = f"{path}:{finding.line}:{finding.column}"
+    elif finding.offset is not None:
+        where = f"{path} (binary, byte {finding.offset})"
+    else:
+        where = path
+    if finding.commit:
+        where += f"  commit {finding.commit[:12]}"
+        if finding.author:
+            where += f" by {finding.author}"
+        if finding.date:
+            where += f" on {finding.date}"
+    return where
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{count:,} bytes"

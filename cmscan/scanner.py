@@ -1,0 +1,197 @@
+"""``cmscan scan``: files, directories and stdin in, findings and totals out.
+
+Files are enumerated first (:mod:`cmscan.walk`), then scanned one by one with a single
+reused buffer (:mod:`cmscan.stream`). When there is enough work to pay for it, batches of
+files go to one worker process per CPU; each worker has its own buffer, so memory stays
+flat however large the tree or its files are.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+from cmscan.detector import Detector, Rules
+from cmscan.model import STDIN_PATH, Finding, ScanResult, Skipped, Source
+from cmscan.stream import DEFAULT_BUFFER, StreamScan, new_buffer, scan_stream
+from cmscan.walk import NOT_REGULAR, Excludes, FileTask, os_error_reason, walk
+
+PARALLEL_MIN_BYTES = 48 << 20
+"""Below this much data, starting worker processes costs more than it saves."""
+_BATCHES_PER_WORKER = 8
+_MAX_BATCH_FILES = 512
+
+
+class Progress(Protocol):
+    def advance(self, files: int, size: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    rules: Rules = field(default_factory=Rules)
+    excludes: tuple[str, ...] = ()
+    buffer_size: int = DEFAULT_BUFFER
+    workers: int = 0
+    """Worker processes; 0 means one per available CPU, 1 means scan in this process."""
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What scanning one file gave: its findings, or why it was skipped."""
+
+    findings: tuple[Finding, ...] = ()
+    size: int = 0
+    skipped: Skipped | None = None
+
+
+def scan_paths(
+    paths: Sequence[str],
+    options: ScanOptions,
+    stdin: BinaryIO | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan files, directories and (for ``-``) ``stdin``; unreadable items become skipped."""
+    excludes = Excludes(options.excludes) if options.excludes else None
+    tasks: dict[str, FileTask] = {}
+    skipped: list[Skipped] = []
+    outcomes: list[_Outcome] = []
+    for path in paths:
+        if path == STDIN_PATH:
+            continue
+        for item in walk(path, excludes):
+            if isinstance(item, Skipped):
+                skipped.append(item)
+            else:
+                tasks.setdefault(item.path, item)
+    if STDIN_PATH in paths and stdin is not None:
+        outcomes.append(_scan_stdin(stdin, options))
+        if progress is not None:
+            progress.advance(1, outcomes[-1].size)
+    outcomes.extend(_scan_tasks(list(tasks.values()), options, progress))
+    return _combine(outcomes, skipped)
+
+
+def _combine(outcomes: Iterable[_Outcome], skipped: list[Skipped]) -> ScanResult:
+    findings: dict[tuple[str | None, int | None], Finding] = {}
+    files = size = 0
+    for outcome in outcomes:
+        if outcome.skipped is not None:
+            skipped.append(outcome.skipped)
+            continue
+        files += 1
+        size += outcome.size
+        for finding in outcome.findings:
+            findings.setdefault((finding.path, finding.offset), finding)
+    return ScanResult(
+        findings=tuple(sorted(findings.values(), key=lambda finding: finding.sort_key)),
+        files=files,
+        bytes=size,
+        skipped=tuple(sorted(set(skipped), key=lambda item: (item.path, item.reason))),
+    )
+
+
+def _scan_stdin(stdin: BinaryIO, options: ScanOptions) -> _Outcome:
+    scan = scan_stream(stdin, Detector(options.rules), new_buffer(options.buffer_size))
+    return _outcome(scan, STDIN_PATH, "stdin")
+
+
+def _scan_tasks(
+    tasks: list[FileTask], options: ScanOptions, progress: Progress | None
+) -> Iterable[_Outcome]:
+    workers = options.workers or _available_cpus()
+    total = sum(task.size for task in tasks)
+    if workers > 1 and len(tasks) > 1 and total >= options.parallel_min_bytes:
+        return _scan_parallel(tasks, options, workers, total, progress)
+    return _scan_batch(tasks, options, progress.advance if progress else None)
+
+
+def _scan_batch(
+    tasks: Sequence[FileTask],
+    options: ScanOptions,
+    report: Callable[[int, int], None] | None = None,
+) -> list[_Outcome]:
+    detector = Detector(options.rules)
+    buffer = new_buffer(options.buffer_size)
+    outcomes = []
+    for task in tasks:
+        outcome = scan_file(task, detector, buffer)
+        outcomes.append(outcome)
+        if report is not None:
+            report(1, outcome.size)
+    return outcomes
+
+
+def _scan_parallel(
+    tasks: list[FileTask],
+    options: ScanOptions,
+    workers: int,
+    total: int,
+    progress: Progress | None,
+) -> list[_Outcome]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    batches = _batches(tasks, max(total // (workers * _BATCHES_PER_WORKER), 1))
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    results: dict[int, list[_Outcome]] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {
+            pool.submit(_scan_batch, batch, options): index for index, batch in enumerate(batches)
+        }
+        for future in as_completed(futures):
+            index = futures[future]
+            results[index] = future.result()
+            if progress is not None:
+                progress.advance(len(batches[index]), sum(o.size for o in results[index]))
+    return [outcome for index in range(len(batches)) for outcome in results[index]]
+
+
+def _batches(tasks: list[FileTask], target_bytes: int) -> list[list[FileTask]]:
+    """Consecutive runs of files of about ``target_bytes``, so workers stay evenly busy."""
+    batches: list[list[FileTask]] = [[]]
+    size = 0
+    for task in tasks:
+        full = size + task.size > target_bytes or len(batches[-1]) >= _MAX_BATCH_FILES
+        if batches[-1] and full:
+            batches.append([])
+            size = 0
+        batches[-1].append(task)
+        size += task.size
+    return batches
+
+
+def scan_file(task: FileTask, detector: Detector, buffer: bytearray) -> _Outcome:
+    """Scan one file; any OS error makes it skipped with a reason, never raised."""
+    try:
+        fd = os.open(task.fs_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        return _Outcome(skipped=Skipped(task.path, os_error_reason(error)))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return _Outcome(skipped=Skipped(task.path, NOT_REGULAR))
+        with open(fd, "rb", buffering=0, closefd=False) as reader:
+            scan = scan_stream(reader, detector, buffer, lambda at, size: os.pread(fd, size, at))
+    except OSError as error:
+        return _Outcome(skipped=Skipped(task.path, "read error: " + os_error_reason(error)))
+    finally:
+        os.close(fd)
+    return _outcome(scan, task.path, "file")
+
+
+def _outcome(scan: StreamScan, path: str, source: Source) -> _Outcome:
+    findings = tuple(
+        Finding(hit.key, path, hit.line, hit.column, source, offset=hit.offset) for hit in scan.hits
+    )
+    return _Outcome(findings, scan.size)
+
+
+def _available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1

@@ -1,0 +1,144 @@
+"""Scan one byte stream in fixed memory: a reused buffer, refilled with an overlap.
+
+Whatever the size of the input, the buffer is all that is held. Consecutive fills overlap
+by :data:`cmscan.detector.MAX_SPAN` bytes and each candidate is examined by exactly one
+fill, so a key that straddles a fill boundary is found once, at its true offset.
+
+Line numbers are counted only when a key turns up: for seekable files the bytes before
+it are read again (cheap, and only for files that hold keys); for pipes every fill is
+counted as it passes. Columns are 1-based byte offsets within the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from cmscan.detector import MAX_SPAN, Detector, is_binary
+from cmscan.keys import Key
+
+DEFAULT_BUFFER = 1 << 20
+_REREAD_BLOCK = 1 << 20
+
+
+class Readable(Protocol):
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+Reread = Callable[[int, int], bytes]
+"""``reread(offset, length)``: bytes of the input again (a file's ``os.pread``)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: Key
+    offset: int
+    line: int | None
+    column: int | None
+
+
+@dataclass(frozen=True)
+class StreamScan:
+    hits: tuple[Hit, ...]
+    size: int
+    binary: bool
+
+
+def new_buffer(size: int = DEFAULT_BUFFER) -> bytearray:
+    if size < 4 * MAX_SPAN:
+        raise ValueError(f"buffer must hold at least {4 * MAX_SPAN} bytes")
+    return bytearray(size)
+
+
+def scan_stream(
+    reader: Readable,
+    detector: Detector,
+    buffer: bytearray,
+    reread: Reread | None = None,
+) -> StreamScan:
+    """Scan everything ``reader`` yields; ``buffer`` is scratch space, reused as is."""
+    view = memoryview(buffer)
+    capacity = len(buffer)
+    filled = _fill(reader, view, 0)
+    size = filled
+    binary = is_binary(buffer, filled)
+    lines = None if binary else _LineCounter(reread)
+    hits: list[Hit] = []
+    base = 0  # offset in the input of buffer[0]
+    start = 0
+    while True:
+        at_end = filled < capacity
+        stop = filled if at_end else filled - MAX_SPAN
+        for match in detector.find(buffer, start, stop, filled, binary=binary):
+            line = column = None
+            if lines is not None:
+                line, column = lines.locate(buffer, base, match.offset)
+            hits.append(Hit(Key(match.key), base + match.offset, line, column))
+        if at_end:
+            break
+        keep = stop - 1  # the byte before the next candidate must stay readable
+        if lines is not None:
+            lines.passing(buffer, base, keep)
+        tail = filled - keep
+        buffer[:tail] = buffer[keep:filled]  # a copy: the regions may overlap
+        base += keep
+        start = 1
+        got = _fill(reader, view, tail)
+        size += got
+        filled = tail + got
+    view.release()
+    return StreamScan(tuple(hits), size, binary)
+
+
+def _fill(reader: Readable, view: memoryview, position: int) -> int:
+    """Read until ``view`` is full from ``position`` on, or the input ends."""
+    total = 0
+    capacity = len(view)
+    while position < capacity:
+        got = reader.readinto(view[position:])
+        if not got:
+            break
+        position += got
+        total += got
+    return total
+
+
+class _LineCounter:
+    """Newlines seen so far, counted lazily up to the offset of the latest key."""
+
+    def __init__(self, reread: Reread | None) -> None:
+        self._reread = reread
+        self._counted = 0  # input offset up to which newlines are counted
+        self._newlines = 0
+        self._last_newline = -1  # input offset of the last newline counted
+
+    def passing(self, buffer: bytearray, base: int, upto: int) -> None:
+        """``buffer[:upto]`` is about to be dropped: a pipe can't be read again, so count."""
+        if self._reread is None:
+            self._count(buffer, base, upto)
+
+    def locate(self, buffer: bytearray, base: int, offset: int) -> tuple[int, int]:
+        """1-based line and byte column of ``buffer[offset]``."""
+        if self._counted < base and self._reread is not None:
+            self._catch_up(base)
+        self._count(buffer, base, offset)
+        return self._newlines + 1, base + offset - self._last_newline
+
+    def _count(self, data: bytes | bytearray, base: int, upto: int) -> None:
+        low = max(self._counted - base, 0)
+        if upto <= low:
+            return
+        self._newlines += data.count(b"\n", low, upto)
+        last = data.rfind(b"\n", low, upto)
+        if last >= 0:
+            self._last_newline = base + last
+        self._counted = base + upto
+
+    def _catch_up(self, target: int) -> None:
+        assert self._reread is not None
+        while self._counted < target:
+            block = self._reread(self._counted, min(_REREAD_BLOCK, target - self._counted))
+            if not block:  # the file shrank under us: the count stays as far as it got
+                return
+            self._count(block, self._counted, len(block))
