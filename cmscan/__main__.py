@@ -1,3 +1,3 @@
-from cmscan.cli import main
+from cmscan.entry import main
 
 raise SystemExit(main())

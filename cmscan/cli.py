@@ -14,7 +14,6 @@ from cmscan import __version__
 from cmscan.errors import CmscanError, UsageError
 from cmscan.keys import scrub
 from cmscan.model import STDIN_PATH, Report
-from cmscan.output import write_report
 from cmscan.report import Format, render
 
 EXIT_OK = 0
@@ -138,6 +137,8 @@ def _progress(quiet: bool) -> Any:
 def _emit(report: Report, format: Format, output: str | None) -> None:
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and format is Format.TEXT and "NO_COLOR" not in os.environ
+    from cmscan.output import write_report
+
     try:
         write_report(render(report, format, color), output, sys.stdout)
     except OSError as error:

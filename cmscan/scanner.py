@@ -26,7 +26,8 @@ _MAX_BATCH_FILES = 512
 
 
 class Progress(Protocol):
-    def advance(self, files: int, size: int) -> None: ...
+    def advance(self, files: int, size: int) -> None:
+        """``files`` more files are done and ``size`` more bytes were read."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def scan_paths(
 ) -> ScanResult:
     """Scan files, directories and (for ``-``) ``stdin``; unreadable items become skipped."""
     excludes = Excludes(options.excludes) if options.excludes else None
-    tasks: dict[str, FileTask] = {}
+    tasks: dict[tuple[int, int], FileTask] = {}
     skipped: list[Skipped] = []
     outcomes: list[_Outcome] = []
     for path in paths:
@@ -66,17 +67,15 @@ def scan_paths(
             if isinstance(item, Skipped):
                 skipped.append(item)
             else:
-                tasks.setdefault(item.path, item)
+                tasks.setdefault(item.identity, item)
     if STDIN_PATH in paths and stdin is not None:
-        outcomes.append(_scan_stdin(stdin, options))
-        if progress is not None:
-            progress.advance(1, outcomes[-1].size)
+        outcomes.append(_scan_stdin(stdin, options, progress))
     outcomes.extend(_scan_tasks(list(tasks.values()), options, progress))
     return _combine(outcomes, skipped)
 
 
 def _combine(outcomes: Iterable[_Outcome], skipped: list[Skipped]) -> ScanResult:
-    findings: dict[tuple[str | None, int | None], Finding] = {}
+    findings: list[Finding] = []
     files = size = 0
     for outcome in outcomes:
         if outcome.skipped is not None:
@@ -84,18 +83,22 @@ def _combine(outcomes: Iterable[_Outcome], skipped: list[Skipped]) -> ScanResult
             continue
         files += 1
         size += outcome.size
-        for finding in outcome.findings:
-            findings.setdefault((finding.path, finding.offset), finding)
+        findings.extend(outcome.findings)
     return ScanResult(
-        findings=tuple(sorted(findings.values(), key=lambda finding: finding.sort_key)),
+        findings=tuple(sorted(findings, key=lambda finding: finding.sort_key)),
         files=files,
         bytes=size,
         skipped=tuple(sorted(set(skipped), key=lambda item: (item.path, item.reason))),
     )
 
 
-def _scan_stdin(stdin: BinaryIO, options: ScanOptions) -> _Outcome:
-    scan = scan_stream(stdin, Detector(options.rules), new_buffer(options.buffer_size))
+def _scan_stdin(stdin: BinaryIO, options: ScanOptions, progress: Progress | None) -> _Outcome:
+    on_read = (lambda count: progress.advance(0, count)) if progress is not None else None
+    scan = scan_stream(
+        stdin, Detector(options.rules), new_buffer(options.buffer_size), None, on_read
+    )
+    if progress is not None:
+        progress.advance(1, 0)
     return _outcome(scan, STDIN_PATH, "stdin")
 
 
@@ -106,22 +109,20 @@ def _scan_tasks(
     total = sum(task.size for task in tasks)
     if workers > 1 and len(tasks) > 1 and total >= options.parallel_min_bytes:
         return _scan_parallel(tasks, options, workers, total, progress)
-    return _scan_batch(tasks, options, progress.advance if progress else None)
+    return _scan_batch(tasks, options, progress)
 
 
 def _scan_batch(
-    tasks: Sequence[FileTask],
-    options: ScanOptions,
-    report: Callable[[int, int], None] | None = None,
+    tasks: Sequence[FileTask], options: ScanOptions, progress: Progress | None = None
 ) -> list[_Outcome]:
     detector = Detector(options.rules)
     buffer = new_buffer(options.buffer_size)
+    on_read = (lambda count: progress.advance(0, count)) if progress is not None else None
     outcomes = []
     for task in tasks:
-        outcome = scan_file(task, detector, buffer)
-        outcomes.append(outcome)
-        if report is not None:
-            report(1, outcome.size)
+        outcomes.append(scan_file(task, detector, buffer, on_read))
+        if progress is not None:
+            progress.advance(1, 0)
     return outcomes
 
 
@@ -165,7 +166,12 @@ def _batches(tasks: list[FileTask], target_bytes: int) -> list[list[FileTask]]:
     return batches
 
 
-def scan_file(task: FileTask, detector: Detector, buffer: bytearray) -> _Outcome:
+def scan_file(
+    task: FileTask,
+    detector: Detector,
+    buffer: bytearray,
+    on_read: Callable[[int], None] | None = None,
+) -> _Outcome:
     """Scan one file; any OS error makes it skipped with a reason, never raised."""
     try:
         fd = os.open(task.fs_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -175,7 +181,9 @@ def scan_file(task: FileTask, detector: Detector, buffer: bytearray) -> _Outcome
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return _Outcome(skipped=Skipped(task.path, NOT_REGULAR))
         with open(fd, "rb", buffering=0, closefd=False) as reader:
-            scan = scan_stream(reader, detector, buffer, lambda at, size: os.pread(fd, size, at))
+            scan = scan_stream(
+                reader, detector, buffer, lambda at, size: os.pread(fd, size, at), on_read
+            )
     except OSError as error:
         return _Outcome(skipped=Skipped(task.path, "read error: " + os_error_reason(error)))
     finally:

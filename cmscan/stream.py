@@ -56,12 +56,18 @@ def scan_stream(
     detector: Detector,
     buffer: bytearray,
     reread: Reread | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> StreamScan:
-    """Scan everything ``reader`` yields; ``buffer`` is scratch space, reused as is."""
+    """Scan everything ``reader`` yields; ``buffer`` is scratch space, reused as is.
+
+    ``on_read(count)`` is told how many bytes each refill brought (for progress displays).
+    """
     view = memoryview(buffer)
     capacity = len(buffer)
     filled = _fill(reader, view, 0)
     size = filled
+    if on_read is not None:
+        on_read(filled)
     binary = is_binary(buffer, filled)
     lines = None if binary else _LineCounter(reread)
     hits: list[Hit] = []
@@ -86,6 +92,8 @@ def scan_stream(
         start = 1
         got = _fill(reader, view, tail)
         size += got
+        if on_read is not None:
+            on_read(got)
         filled = tail + got
     view.release()
     return StreamScan(tuple(hits), size, binary)

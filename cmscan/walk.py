@@ -1,5 +1,8 @@
 """Which files a path argument stands for, in a stable order, without following links out.
 
+Files found under a directory are reported by their path relative to it (SPEC: "path is
+relative to the scanned root"); a file named on the command line keeps the path given.
+
 A directory is walked recursively in name order. ``.git`` is skipped (``cmscan history``
 reads repositories). A symbolic link inside the walk is not followed: a link to a place
 inside the scanned tree would only scan the same bytes twice (and could loop), a link to
@@ -29,6 +32,8 @@ class FileTask:
     path: str
     fs_path: str
     size: int
+    identity: tuple[int, int]
+    """Device and inode: the same file reached from two arguments is scanned once."""
 
 
 class Excludes:
@@ -71,7 +76,7 @@ def walk(root: str, excludes: Excludes | None = None) -> Iterator[FileTask | Ski
         yield from _walk_directory(root, excludes)
     elif stat.S_ISREG(info.st_mode):
         if excludes is None or not excludes.excluded(display_path(root), False):
-            yield FileTask(display_path(root), root, info.st_size)
+            yield FileTask(display_path(root), root, info.st_size, (info.st_dev, info.st_ino))
     else:
         yield Skipped(display_path(root), NOT_REGULAR)
 
@@ -86,7 +91,8 @@ def _walk_directory(root: str, excludes: Excludes | None) -> Iterator[FileTask |
             with os.scandir(directory) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as error:
-            yield Skipped(display_path(directory) + "/", os_error_reason(error))
+            shown = display_path(relative_dir) + "/" if relative_dir else display_path(root)
+            yield Skipped(shown, os_error_reason(error))
             continue
         subdirectories = []
         for entry in entries:
@@ -100,28 +106,29 @@ def _walk_directory(root: str, excludes: Excludes | None) -> Iterator[FileTask |
                     continue
                 if excludes is not None and excludes.excluded(relative, False):
                     continue
+                shown = display_path(relative)
                 if entry.is_symlink():
-                    skipped = _symlink(entry.path, real_root)
+                    skipped = _symlink(entry.path, shown, real_root)
                     if skipped is not None:
                         yield skipped
                 elif entry.is_file(follow_symlinks=False):
-                    size = entry.stat(follow_symlinks=False).st_size
-                    yield FileTask(display_path(entry.path), entry.path, size)
+                    info = entry.stat(follow_symlinks=False)
+                    yield FileTask(shown, entry.path, info.st_size, (info.st_dev, info.st_ino))
                 else:
-                    yield Skipped(display_path(entry.path), NOT_REGULAR)
+                    yield Skipped(shown, NOT_REGULAR)
             except OSError as error:
-                yield Skipped(display_path(entry.path), os_error_reason(error))
+                yield Skipped(display_path(relative), os_error_reason(error))
         pending.extend(reversed(subdirectories))
 
 
-def _symlink(path: str, real_root: str) -> Skipped | None:
+def _symlink(path: str, shown: str, real_root: str) -> Skipped | None:
     """None for a link into the scanned tree (its target is scanned where it lies)."""
     try:
         os.stat(path)
     except OSError as error:
         reason = "symbolic link loop" if error.errno == errno.ELOOP else "broken symbolic link"
-        return Skipped(display_path(path), reason)
+        return Skipped(shown, reason)
     target = os.path.realpath(path)
     if target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep):
         return None
-    return Skipped(display_path(path), LINK_OUT_OF_TREE)
+    return Skipped(shown, LINK_OUT_OF_TREE)

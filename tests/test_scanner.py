@@ -50,18 +50,17 @@ def test_walks_recursively_and_skips_git_internals(tree: tuple[Path, str]) -> No
     root, _ = tree
     result = scan(root)
     paths = [path for path, _, _ in located(result)]
-    base = root.as_posix()
     assert paths == [
-        f"{base}/node_modules/pkg/index.js",
-        f"{base}/src/config.py",
-        f"{base}/src/deep/er/notes.md",
-        f"{base}/src/with space é.txt",
+        "node_modules/pkg/index.js",
+        "src/config.py",
+        "src/deep/er/notes.md",
+        "src/with space é.txt",
     ]
     assert result.files == 5 and result.skipped == ()
     assert len(result.keys) == 1
 
 
-def test_paths_are_relative_to_a_relative_root(tree: tuple[Path, str], monkeypatch) -> None:
+def test_paths_are_relative_to_the_scanned_root(tree: tuple[Path, str], monkeypatch) -> None:
     root, _ = tree
     monkeypatch.chdir(root)
     assert located(scan("."))[:3] == [
@@ -69,7 +68,10 @@ def test_paths_are_relative_to_a_relative_root(tree: tuple[Path, str], monkeypat
         ("src/config.py", 1, 12),
         ("src/deep/er/notes.md", 3, 7),
     ]
-    assert [path for path, _, _ in located(scan("src/deep"))] == ["src/deep/er/notes.md"]
+    assert [path for path, _, _ in located(scan("src/deep"))] == ["er/notes.md"]
+    assert [path for path, _, _ in located(scan(root / "src" / "deep"))] == ["er/notes.md"]
+    # a file named on the command line keeps the path it was given
+    assert [path for path, _, _ in located(scan("src/./config.py"))] == ["src/config.py"]
 
 
 def test_excludes_are_gitignore_patterns(tree: tuple[Path, str], monkeypatch) -> None:
@@ -80,10 +82,11 @@ def test_excludes_are_gitignore_patterns(tree: tuple[Path, str], monkeypatch) ->
     assert result.files == 2  # config.py and clean.txt
 
 
-def test_overlapping_roots_report_each_place_once(tree: tuple[Path, str], monkeypatch) -> None:
+def test_overlapping_roots_scan_each_file_once(tree: tuple[Path, str], monkeypatch) -> None:
     root, _ = tree
     monkeypatch.chdir(root)
-    assert len(scan(".", "src", "src/config.py").findings) == 4
+    result = scan(".", "src", "src/config.py")
+    assert len(result.findings) == 4 and result.files == 5
 
 
 def test_parallel_and_serial_scans_agree(tree: tuple[Path, str]) -> None:
@@ -111,7 +114,7 @@ def test_symlinks_are_not_followed_out_of_the_tree(tmp_path: Path) -> None:
     (root / "loop").symlink_to(root / "loop")
     (root / "dir-loop").symlink_to(root)
     result = scan(root)
-    assert [finding.path for finding in result.findings] == [f"{root.as_posix()}/real.txt"]
+    assert [finding.path for finding in result.findings] == ["real.txt"]
     reasons = {Path(item.path).name: item.reason for item in result.skipped}
     assert reasons == {
         "broken": "broken symbolic link",
