@@ -13,7 +13,7 @@ import click
 from cmscan import __version__
 from cmscan.errors import CmscanError, UsageError
 from cmscan.keys import scrub
-from cmscan.model import STDIN_PATH, Report
+from cmscan.model import STDIN_PATH, Report, ScanResult
 from cmscan.report import Format, render
 
 EXIT_OK = 0
@@ -120,18 +120,114 @@ def scan(
     finally:
         if progress is not None:
             progress.close()
+    _finish(ctx, result, format_, output, fail_on, verbose, quiet, started)
+
+
+@cli.command()
+@click.argument("repo", default=".", metavar="[REPO]")
+@click.option("--since", metavar="REV", help="Only commits after REV (the range REV..HEAD).")
+@click.option(
+    "--range",
+    "revisions",
+    metavar="A..B",
+    help="Only the commits of this range (any git rev-list range, e.g. main..feature).",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="PATTERN",
+    help="Don't report keys at paths matching this gitignore-style pattern (repeatable).",
+)
+@report_options
+@click.pass_context
+def history(
+    ctx: click.Context,
+    repo: str,
+    since: str | None,
+    revisions: str | None,
+    exclude: tuple[str, ...],
+    format_: str,
+    output: str | None,
+    fail_on: str,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Scan every blob and message a git repository holds: all refs, stashes, unreachable
+    objects. --since/--range limit it to what some commits introduced."""
+    from cmscan.gitrepo import open_repository
+    from cmscan.history import HistoryOptions, scan_history
+
+    if since is not None and revisions is not None:
+        raise UsageError("use --since or --range, not both")
+    if since is not None:
+        revisions = f"{since}..HEAD"
+    repository = open_repository(repo)
+    progress = _progress(quiet, unit="objects")
+    started = time.monotonic()
+    try:
+        result = scan_history(
+            repository, HistoryOptions(revisions=revisions, excludes=exclude), progress
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    _finish(ctx, result, format_, output, fail_on, verbose, quiet, started)
+
+
+@cli.command()
+@click.argument("repo", default=".", metavar="[REPO]")
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="PATTERN",
+    help="Skip staged paths matching this gitignore-style pattern (repeatable).",
+)
+@report_options
+@click.pass_context
+def staged(
+    ctx: click.Context,
+    repo: str,
+    exclude: tuple[str, ...],
+    format_: str,
+    output: str | None,
+    fail_on: str,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Scan what is staged for the next commit (the index, not the work tree)."""
+    from cmscan.gitrepo import open_repository
+    from cmscan.staged import StagedOptions, scan_staged
+
+    started = time.monotonic()
+    result = scan_staged(open_repository(repo), StagedOptions(excludes=exclude))
+    if not quiet:
+        _say(f"staged: scanned {result.files:,} files, {result.bytes:,} bytes")
+    _finish(ctx, result, format_, output, fail_on, verbose, quiet, started)
+
+
+def _finish(
+    ctx: click.Context,
+    result: ScanResult,
+    format_: str,
+    output: str | None,
+    fail_on: str,
+    verbose: bool,
+    quiet: bool,
+    started: float,
+) -> None:
+    """Render and write the report, say what needs saying on stderr, and exit."""
     report = Report(result, __version__)
     _emit(report, Format(format_), output)
     _diagnose(report, format_, output, time.monotonic() - started, verbose, quiet)
     ctx.exit(_exit_code(report, fail_on))
 
 
-def _progress(quiet: bool) -> Any:
+def _progress(quiet: bool, unit: str = "files") -> Any:
     if quiet or not sys.stderr.isatty():
         return None
     from cmscan.progress import TerminalProgress
 
-    return TerminalProgress(sys.stderr)
+    return TerminalProgress(sys.stderr, unit=unit)
 
 
 def _emit(report: Report, format: Format, output: str | None) -> None:
@@ -153,7 +249,7 @@ def _diagnose(
     result = report.result
     if verbose:
         _say(
-            f"scanned {result.files:,} files, {result.bytes:,} bytes in {seconds:.2f} s; "
+            f"scanned {result.files:,} {result.unit}s, {result.bytes:,} bytes in {seconds:.2f} s; "
             f"{len(result.findings)} findings of {len(result.keys)} keys"
         )
         for item in result.skipped:

@@ -27,10 +27,14 @@ class Finding:
     commit: str | None = None
     author: str | None = None
     date: str | None = None
+    blob: str | None = None
+    """For ``git`` and ``staged``: the blob (file content) the key is in."""
+    tag: str | None = None
+    """For a key in an annotated tag's message: the tag's name."""
 
     @property
-    def sort_key(self) -> tuple[str, int, str]:
-        return (self.path or "", self.offset or 0, self.commit or "")
+    def sort_key(self) -> tuple[str, str, int, str]:
+        return (self.date or "", self.path or "", self.offset or 0, self.commit or "")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ class ScanResult:
     files: int
     bytes: int
     skipped: tuple[Skipped, ...]
+    messages: int = 0
+    """Commit and tag messages scanned (history)."""
+    unit: str = "file"
+    """What ``files`` counts: ``file``, or ``blob`` for history."""
 
     @property
     def keys(self) -> tuple[Key, ...]:

@@ -11,9 +11,10 @@ _INTERVAL = 0.1
 class TerminalProgress:
     """Files and bytes done, redrawn in place at most ten times a second."""
 
-    def __init__(self, stream: TextIO, what: str = "scanned") -> None:
+    def __init__(self, stream: TextIO, what: str = "scanned", unit: str = "files") -> None:
         self._stream = stream
         self._what = what
+        self._unit = unit
         self._files = 0
         self._bytes = 0
         self._shown_at = 0.0
@@ -26,7 +27,8 @@ class TerminalProgress:
         if now - self._shown_at >= _INTERVAL:
             self._shown_at = now
             megabytes = self._bytes / 1e6
-            self._stream.write(f"\r\033[K{self._what} {self._files:,} files, {megabytes:,.1f} MB")
+            shown = f"{self._what} {self._files:,} {self._unit}, {megabytes:,.1f} MB"
+            self._stream.write(f"\r\033[K{shown}")
             self._stream.flush()
             self._drawn = True
 

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from click.testing import CliRunner
 from cmscan import __version__
 from cmscan.cli import cli, main
 from tests.keygen import BASE62, make_key
+from tests.runner import cmscan_executable
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("CMSCAN_UPDATE_GOLDEN") == "1"
@@ -209,11 +209,6 @@ def test_no_full_key_in_error_messages(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["scan", "--format", key]) == 2
     captured = capsys.readouterr()
     assert key not in captured.out + captured.err
-
-
-def cmscan_executable() -> list[str]:
-    script = Path(sys.executable).with_name("cmscan")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cmscan"]
 
 
 def test_real_subprocess_scan_and_stdin(project: list[str]) -> None:

@@ -17,6 +17,7 @@ def render(report: Report, color: bool = False) -> str:
         "summary": {
             "files": result.files,
             "bytes": result.bytes,
+            "messages": result.messages,
             "findings": len(result.findings),
             "keys": len(result.keys),
             "by_status": report.by_status(),
@@ -39,6 +40,8 @@ def _finding(report: Report, finding: Finding) -> dict[str, Any]:
         "commit": finding.commit,
         "author": finding.author,
         "date": finding.date,
+        "blob": finding.blob,
+        "tag": finding.tag,
         "status": verdict.status,
         "balance_usd": verdict.balance_usd,
         "advice": advise(verdict.status, [place_of(finding)]),

@@ -58,9 +58,10 @@ def render(report: Report, color: bool = False) -> str:
         )
     else:
         lines.append("No CrossModel keys found.")
-    lines.append(
-        f"Scanned {result.files:,} file{'s' if result.files != 1 else ''} ({_size(result.bytes)})."
-    )
+    scanned = _count(result.files, result.unit)
+    if result.messages:
+        scanned += f" and {_count(result.messages, 'commit and tag message')}"
+    lines.append(f"Scanned {scanned} ({_size(result.bytes)}).")
     links = [item for item in result.skipped if item.reason == LINK_OUT_OF_TREE]
     problems = [item for item in result.skipped if item.reason != LINK_OUT_OF_TREE]
     if problems:
@@ -77,8 +78,23 @@ def render(report: Report, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _count(number: int, unit: str) -> str:
+    return f"{number:,} {unit}{'s' if number != 1 else ''}"
+
+
 def _location(finding: Finding) -> str:
-    path = "stdin" if finding.source == "stdin" else (finding.path or "(commit message)")
+    if finding.source == "stdin":
+        path = "stdin"
+    elif finding.path is not None:
+        path = finding.path
+    elif finding.tag is not None:
+        path = f"(message of tag {finding.tag})"
+    elif finding.commit is not None:
+        path = "(commit message)"
+    elif finding.blob is not None:
+        path = f"(blob {finding.blob[:12]}, in no commit)"
+    else:
+        path = "(message)"
     if finding.line is not None:
         where = f"{path}:{finding.line}:{finding.column}"
     elif finding.offset is not None:

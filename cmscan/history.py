@@ -1,0 +1,261 @@
+"""``cmscan history``: every key in every blob and message a repository holds, attributed.
+
+Whole history, in two phases:
+
+1. **Scan.** ``cat-file --batch-all-objects --batch-check`` lists every object the
+   repository has (all refs, stashes, notes, reflogs, unreachable objects alike), in pack
+   order. Every blob, commit and tag (trees hold only names) is streamed through one
+   ``cat-file --batch`` and scanned once, however many commits share it.
+2. **Attribute**, only if some blob holds a key: one ``diff-tree --stdin -r -m --root``
+   pass over every commit found in phase 1, limited to those blobs with
+   ``--find-object``, says which commit brought each blob in at which path
+   (:mod:`cmscan.gitdiff`); the earliest one is reported.
+
+A range (``--since REV`` means ``REV..HEAD``) turns this around: the range's commits are
+diffed first, and only the blobs they introduced and their messages are scanned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cmscan.catfile import ObjectScan, Unreadable, scan_objects
+from cmscan.detector import Detector, Rules
+from cmscan.errors import UsageError
+from cmscan.gitdiff import Introduction, introductions
+from cmscan.gitmeta import ObjectInfo, read_info
+from cmscan.gitrepo import Process, Repository, read_lines
+from cmscan.model import Finding, ScanResult, Skipped
+from cmscan.scanner import Progress
+from cmscan.stream import Hit
+from cmscan.walk import Excludes
+
+_SCANNED_TYPES = frozenset({b"blob", b"commit", b"tag"})
+
+
+@dataclass(frozen=True)
+class HistoryOptions:
+    rules: Rules = field(default_factory=Rules)
+    revisions: str | None = None
+    """A ``git rev-list`` range such as ``A..B``; ``None`` scans everything there is."""
+    excludes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Collected:
+    """What the object scan found (mutable while the scan runs, then read once)."""
+
+    blob_hits: dict[str, tuple[Hit, ...]] = field(default_factory=dict)
+    message_hits: list[ObjectScan] = field(default_factory=list)
+    merges: dict[str, int] = field(default_factory=dict)
+    commits: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    blobs: int = 0
+    messages: int = 0
+    bytes: int = 0
+
+
+def scan_history(
+    repo: Repository, options: HistoryOptions, progress: Progress | None = None
+) -> ScanResult:
+    detector = Detector(options.rules)
+    skipped: list[Skipped] = []
+    if repo.shallow:
+        skipped.append(
+            Skipped(
+                "(shallow clone)",
+                "history before the shallow boundary is not in this clone and was not scanned",
+            )
+        )
+    if options.revisions is None:
+        oids, unreadable = _all_objects(repo)
+        skipped.extend(unreadable)
+        found = _scan(repo, oids, detector, progress)
+        commits: Sequence[str] = found.commits
+        merges = _with_shallow_roots(repo, found.merges)
+        intros: list[Introduction] = []
+        if found.blob_hits:
+            intros, error = introductions(repo, commits, merges, found.blob_hits)
+            if error:
+                skipped.append(Skipped("(attribution)", error))
+    else:
+        commits, merges = _range_commits(repo, options.revisions)
+        merges = _with_shallow_roots(repo, merges)
+        intros, error = introductions(repo, commits, merges)
+        if error:
+            skipped.append(Skipped("(attribution)", error))
+        blobs = list(dict.fromkeys(intro.blob for intro in intros))
+        found = _scan(repo, blobs + list(commits), detector, progress)
+        wanted = set(found.blob_hits)
+        intros = [intro for intro in intros if intro.blob in wanted]
+    skipped.extend(found.skipped)
+    findings = _findings(repo, found, intros, unattributed=options.revisions is None)
+    if options.excludes:
+        excludes = Excludes(options.excludes)
+        findings = [f for f in findings if f.path is None or not excludes.excluded(f.path, False)]
+    return ScanResult(
+        findings=tuple(sorted(findings, key=lambda finding: finding.sort_key)),
+        files=found.blobs,
+        bytes=found.bytes,
+        skipped=tuple(sorted(set(skipped), key=lambda item: (item.path, item.reason))),
+        messages=found.messages,
+        unit="blob",
+    )
+
+
+def _all_objects(repo: Repository) -> tuple[list[str], list[Skipped]]:
+    """Blobs, commits and tags in pack order (fastest to read), and what cannot be read."""
+    command = repo.command(
+        "cat-file",
+        "--batch-all-objects",
+        "--unordered",
+        "--batch-check=%(objecttype) %(objectname)",
+    )
+    oids: list[str] = []
+    unreadable: list[Skipped] = []
+    with Process(command, None, repo.work_tree or repo.git_dir) as process:
+        for line in read_lines(process.stdout):
+            kind, _, oid = line.partition(b" ")
+            if kind in _SCANNED_TYPES:
+                oids.append(oid.decode("ascii"))
+            elif oid == b"missing":  # listed, but its header cannot be read: corrupt
+                unreadable.append(Skipped(f"(object {kind.decode('ascii')})", "unreadable object"))
+        code, message = process.finish()
+    if code:
+        unreadable.append(Skipped("(object list)", f"listing objects failed: {message}"))
+    return oids, unreadable
+
+
+def _range_commits(repo: Repository, revisions: str) -> tuple[list[str], dict[str, int]]:
+    """The commits of a ``rev-list`` range, and the parent counts of its merges."""
+    if revisions.startswith("-"):
+        raise UsageError(f"not a revision range: {revisions}")
+    process = Process(
+        repo.command("rev-list", "--parents", revisions, "--"),
+        None,
+        repo.work_tree or repo.git_dir,
+    )
+    with process:
+        lines = process.stdout.read().split(b"\n")
+        code, message = process.finish()
+    if code != 0:
+        raise UsageError(f"bad revision range {revisions!r}: {message}")
+    commits: list[str] = []
+    merges: dict[str, int] = {}
+    for line in lines:
+        fields = line.decode("ascii").split()
+        if fields:
+            commits.append(fields[0])
+            if len(fields) > 2:
+                merges[fields[0]] = len(fields) - 1
+    return commits, merges
+
+
+def _with_shallow_roots(repo: Repository, merges: dict[str, int]) -> dict[str, int]:
+    """Shallow boundary commits are roots to git: they diff against nothing, once."""
+    if not repo.shallow:
+        return merges
+    return {oid: count for oid, count in merges.items() if oid not in repo.shallow_commits()}
+
+
+def _scan(
+    repo: Repository, oids: Sequence[str], detector: Detector, progress: Progress | None
+) -> _Collected:
+    found = _Collected()
+    for item in scan_objects(repo, oids, detector):
+        if isinstance(item, Unreadable):
+            found.skipped.append(Skipped(f"(object {item.oid})", item.reason))
+            continue
+        header = item.header
+        found.bytes += header.size
+        if progress is not None:
+            progress.advance(1, header.size)
+        if header.type == "blob":
+            found.blobs += 1
+            if item.hits:
+                found.blob_hits[header.oid] = item.hits
+            continue
+        found.messages += 1
+        if header.type == "commit":
+            found.commits.append(header.oid)
+            if item.parents > 1:
+                found.merges[header.oid] = item.parents
+        if item.hits:
+            found.message_hits.append(item)
+    return found
+
+
+def _findings(
+    repo: Repository, found: _Collected, intros: Iterable[Introduction], unattributed: bool
+) -> list[Finding]:
+    by_place: dict[tuple[str, str], list[str]] = {}
+    for intro in intros:
+        by_place.setdefault((intro.blob, intro.path), []).append(intro.commit)
+    described = {scan.header.oid for scan in found.message_hits}
+    info = read_info(repo, described | {c for commits in by_place.values() for c in commits})
+    findings: list[Finding] = []
+    attributed: set[str] = set()
+    for (blob, path), commits in by_place.items():
+        commit = _earliest(commits, info)
+        meta = info.get(commit)
+        attributed.add(blob)
+        for hit in found.blob_hits[blob]:
+            findings.append(
+                Finding(
+                    hit.key,
+                    path,
+                    hit.line,
+                    hit.column,
+                    "git",
+                    offset=hit.offset,
+                    commit=commit,
+                    author=meta.author if meta else None,
+                    date=meta.date if meta else None,
+                    blob=blob,
+                )
+            )
+    if unattributed:
+        for blob, hits in found.blob_hits.items():
+            if blob not in attributed:  # a blob no commit holds (dangling, or lost history)
+                findings.extend(
+                    Finding(hit.key, None, hit.line, hit.column, "git", hit.offset, blob=blob)
+                    for hit in hits
+                )
+    for scan in found.message_hits:
+        findings.extend(_message_findings(scan, info.get(scan.header.oid)))
+    return findings
+
+
+def _earliest(commits: list[str], info: Mapping[str, ObjectInfo]) -> str:
+    unknown = 1 << 62
+    return min(commits, key=lambda oid: (info[oid].time if oid in info else unknown, oid))
+
+
+def _message_findings(scan: ObjectScan, meta: ObjectInfo | None) -> list[Finding]:
+    """Keys in a commit or tag message: lines and offsets count from the message's start."""
+    header = scan.header
+    is_tag = header.type == "tag"
+    commit = (meta.target if meta else None) if is_tag else header.oid
+    findings = []
+    start = scan.message_start
+    for hit in scan.hits:
+        in_message = start is not None and hit.offset >= start
+        line = hit.line - scan.message_newlines if in_message and hit.line else None
+        column = hit.column if line is not None else None
+        offset = hit.offset - start if in_message and start is not None else hit.offset
+        findings.append(
+            Finding(
+                hit.key,
+                None,
+                line,
+                column,
+                "git",
+                offset=offset,
+                commit=commit,
+                author=meta.author if meta else None,
+                date=meta.date if meta else None,
+                tag=meta.tag if meta and is_tag else None,
+            )
+        )
+    return findings
