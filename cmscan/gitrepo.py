@@ -36,18 +36,6 @@ class Repository:
     def command(self, *args: str) -> list[str]:
         return [_git(), "--git-dir", self.git_dir, *args]
 
-    def run(self, *args: str, check: bool = True) -> bytes:
-        """Output of a short git command; a failure raises :class:`GitError`."""
-        process = subprocess.run(
-            self.command(*args),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            cwd=self.work_tree or self.git_dir,
-        )
-        if check and process.returncode != 0:
-            raise GitError(f"git {args[0]} failed: {_last_line(process.stderr)}")
-        return process.stdout
-
     def shallow_commits(self) -> frozenset[str]:
         """Commits whose parents this clone does not have (git treats them as roots)."""
         try:

@@ -27,7 +27,7 @@ from cmscan.gitdiff import Introduction, introductions
 from cmscan.gitmeta import ObjectInfo, read_info
 from cmscan.gitrepo import Process, Repository, read_lines
 from cmscan.model import Finding, ScanResult, Skipped
-from cmscan.scanner import Progress
+from cmscan.scanner import PARALLEL_MIN_BYTES, Progress, available_cpus
 from cmscan.stream import Hit
 from cmscan.walk import Excludes
 
@@ -40,6 +40,12 @@ class HistoryOptions:
     revisions: str | None = None
     """A ``git rev-list`` range such as ``A..B``; ``None`` scans everything there is."""
     excludes: tuple[str, ...] = ()
+    workers: int = 0
+    """Worker processes for the object scan; 0 means one per available CPU."""
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES
+
+
+_RUNS_PER_WORKER = 2
 
 
 @dataclass
@@ -59,7 +65,6 @@ class _Collected:
 def scan_history(
     repo: Repository, options: HistoryOptions, progress: Progress | None = None
 ) -> ScanResult:
-    detector = Detector(options.rules)
     skipped: list[Skipped] = []
     if repo.shallow:
         skipped.append(
@@ -69,9 +74,9 @@ def scan_history(
             )
         )
     if options.revisions is None:
-        oids, unreadable = _all_objects(repo)
+        oids, sizes, unreadable = _all_objects(repo)
         skipped.extend(unreadable)
-        found = _scan(repo, oids, detector, progress)
+        found = _scan_all(repo, oids, sizes, options, progress)
         commits: Sequence[str] = found.commits
         merges = _with_shallow_roots(repo, found.merges)
         intros: list[Introduction] = []
@@ -86,7 +91,7 @@ def scan_history(
         if error:
             skipped.append(Skipped("(attribution)", error))
         blobs = list(dict.fromkeys(intro.blob for intro in intros))
-        found = _scan(repo, blobs + list(commits), detector, progress)
+        found = _scan(repo, blobs + list(commits), options.rules, progress)
         wanted = set(found.blob_hits)
         intros = [intro for intro in intros if intro.blob in wanted]
     skipped.extend(found.skipped)
@@ -104,27 +109,32 @@ def scan_history(
     )
 
 
-def _all_objects(repo: Repository) -> tuple[list[str], list[Skipped]]:
-    """Blobs, commits and tags in pack order (fastest to read), and what cannot be read."""
+def _all_objects(repo: Repository) -> tuple[list[str], list[int], list[Skipped]]:
+    """Blobs, commits and tags in pack order (fastest to read), their sizes, and what
+    cannot be read."""
     command = repo.command(
         "cat-file",
         "--batch-all-objects",
         "--unordered",
-        "--batch-check=%(objecttype) %(objectname)",
+        "--batch-check=%(objecttype) %(objectname) %(objectsize)",
     )
     oids: list[str] = []
+    sizes: list[int] = []
     unreadable: list[Skipped] = []
     with Process(command, None, repo.work_tree or repo.git_dir) as process:
         for line in read_lines(process.stdout):
-            kind, _, oid = line.partition(b" ")
-            if kind in _SCANNED_TYPES:
-                oids.append(oid.decode("ascii"))
-            elif oid == b"missing":  # listed, but its header cannot be read: corrupt
-                unreadable.append(Skipped(f"(object {kind.decode('ascii')})", "unreadable object"))
+            fields = line.split(b" ")
+            if len(fields) == 3 and fields[0] in _SCANNED_TYPES:
+                oids.append(fields[1].decode("ascii"))
+                sizes.append(int(fields[2]))
+            elif fields[-1] == b"missing":  # listed, but its header cannot be read: corrupt
+                unreadable.append(
+                    Skipped(f"(object {fields[0].decode('ascii')})", "unreadable object")
+                )
         code, message = process.finish()
     if code:
         unreadable.append(Skipped("(object list)", f"listing objects failed: {message}"))
-    return oids, unreadable
+    return oids, sizes, unreadable
 
 
 def _range_commits(repo: Repository, revisions: str) -> tuple[list[str], dict[str, int]]:
@@ -156,16 +166,78 @@ def _with_shallow_roots(repo: Repository, merges: dict[str, int]) -> dict[str, i
     """Shallow boundary commits are roots to git: they diff against nothing, once."""
     if not repo.shallow:
         return merges
-    return {oid: count for oid, count in merges.items() if oid not in repo.shallow_commits()}
+    boundary = repo.shallow_commits()
+    return {oid: count for oid, count in merges.items() if oid not in boundary}
+
+
+def _scan_all(
+    repo: Repository,
+    oids: list[str],
+    sizes: list[int],
+    options: HistoryOptions,
+    progress: Progress | None,
+) -> _Collected:
+    """Scan every listed object; with enough data, in runs of consecutive objects spread
+    over one worker process (each with its own ``cat-file``) per CPU."""
+    total = sum(sizes)
+    workers = options.workers or available_cpus()
+    if workers <= 1 or total < options.parallel_min_bytes:
+        return _scan(repo, oids, options.rules, progress)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    runs = _runs(oids, sizes, max(total // (workers * _RUNS_PER_WORKER), 1))
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    parts: dict[int, _Collected] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {
+            pool.submit(_scan, repo, run, options.rules, None): index
+            for index, run in enumerate(runs)
+        }
+        for future in as_completed(futures):
+            part = parts[futures[future]] = future.result()
+            if progress is not None:
+                progress.advance(part.blobs + part.messages + len(part.skipped), part.bytes)
+    return _merge([parts[index] for index in range(len(runs))])
+
+
+def _runs(oids: list[str], sizes: list[int], target: int) -> list[list[str]]:
+    """Consecutive objects (pack order keeps git's delta cache warm) of about ``target`` bytes."""
+    runs: list[list[str]] = [[]]
+    held = 0
+    for oid, size in zip(oids, sizes, strict=True):
+        if runs[-1] and held + size > target:
+            runs.append([])
+            held = 0
+        runs[-1].append(oid)
+        held += size
+    return runs
+
+
+def _merge(parts: list[_Collected]) -> _Collected:
+    merged = _Collected()
+    for part in parts:
+        merged.blob_hits.update(part.blob_hits)
+        merged.message_hits.extend(part.message_hits)
+        merged.merges.update(part.merges)
+        merged.commits.extend(part.commits)
+        merged.skipped.extend(part.skipped)
+        merged.blobs += part.blobs
+        merged.messages += part.messages
+        merged.bytes += part.bytes
+    return merged
 
 
 def _scan(
-    repo: Repository, oids: Sequence[str], detector: Detector, progress: Progress | None
+    repo: Repository, oids: Sequence[str], rules: Rules, progress: Progress | None
 ) -> _Collected:
     found = _Collected()
-    for item in scan_objects(repo, oids, detector):
+    for item in scan_objects(repo, oids, Detector(rules)):
         if isinstance(item, Unreadable):
             found.skipped.append(Skipped(f"(object {item.oid})", item.reason))
+            if progress is not None:
+                progress.advance(1, 0)
             continue
         header = item.header
         found.bytes += header.size

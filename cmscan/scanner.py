@@ -105,7 +105,7 @@ def _scan_stdin(stdin: BinaryIO, options: ScanOptions, progress: Progress | None
 def _scan_tasks(
     tasks: list[FileTask], options: ScanOptions, progress: Progress | None
 ) -> Iterable[_Outcome]:
-    workers = options.workers or _available_cpus()
+    workers = options.workers or available_cpus()
     total = sum(task.size for task in tasks)
     if workers > 1 and len(tasks) > 1 and total >= options.parallel_min_bytes:
         return _scan_parallel(tasks, options, workers, total, progress)
@@ -198,7 +198,7 @@ def _outcome(scan: StreamScan, path: str, source: Source) -> _Outcome:
     return _Outcome(findings, scan.size)
 
 
-def _available_cpus() -> int:
+def available_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux

@@ -303,3 +303,28 @@ def test_history_of_this_project_is_clean() -> None:
         capture_output=True,
     )
     assert process.returncode == 0, process.stdout[-2000:]
+
+
+def test_text_report_groups_one_key_across_commits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = GitRepo(tmp_path / "r")
+    key = make_key()
+    first = repo.commit("one", ("a.py", f"K = '{key}'\n"))
+    second = repo.commit("two", ("a.py", f"# moved\nK = '{key}'\n"))
+    third = repo.commit(f"mention {key}")
+    assert main(["history", str(repo.path)]) == 1
+    out = capsys.readouterr().out
+    assert out.count(key[:7]) == 1  # one block: the masked key heads it once
+    assert "found in 3 places" in out
+    for commit in (first, second, third):
+        assert f"commit {commit[:12]}" in out
+    assert key not in out
+
+
+def test_parallel_scan_equals_serial(planted: Planted, result: ScanResult) -> None:
+    parallel = scan_history(
+        open_repository(str(planted.repo.path)),
+        HistoryOptions(workers=2, parallel_min_bytes=0),
+    )
+    assert parallel == result
