@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,6 +19,7 @@ from typing import IO
 from cmscan.errors import ScanError, UsageError
 
 _STDERR_KEPT = 4096
+_GIT = "git"  # found on PATH by exec; a missing git is reported by open_repository
 
 
 class GitError(ScanError):
@@ -34,7 +34,7 @@ class Repository:
     shallow: bool
 
     def command(self, *args: str) -> list[str]:
-        return [_git(), "--git-dir", self.git_dir, *args]
+        return [_GIT, "--git-dir", self.git_dir, *args]
 
     def shallow_commits(self) -> frozenset[str]:
         """Commits whose parents this clone does not have (git treats them as roots)."""
@@ -52,7 +52,7 @@ def open_repository(path: str) -> Repository:
     try:
         process = subprocess.run(
             [
-                _git(),
+                _GIT,
                 "rev-parse",
                 "--absolute-git-dir",
                 "--is-bare-repository",
@@ -63,6 +63,8 @@ def open_repository(path: str) -> Repository:
             capture_output=True,
             cwd=path,
         )
+    except FileNotFoundError:
+        raise UsageError("git is not installed (or not on PATH)") from None
     except OSError as error:
         raise UsageError(f"cannot run git in {path}: {error.strerror}") from None
     lines = process.stdout.decode("utf-8", "surrogateescape").splitlines()
@@ -160,13 +162,6 @@ def _widen_pipe(fd: int) -> None:
 def _last_line(stderr: bytes) -> str:
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     return lines[-1] if lines else "no message"
-
-
-def _git() -> str:
-    found = shutil.which("git")
-    if found is None:
-        raise UsageError("git is not installed (or not on PATH)")
-    return found
 
 
 def read_lines(stream: IO[bytes], block: int = 1 << 20) -> Iterator[bytes]:

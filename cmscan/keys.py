@@ -7,7 +7,6 @@ gateway client calls to build the request the user asked for.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +22,8 @@ _KEYLIKE = re.compile(r"cm-[A-Za-z0-9_-]{8,}")
 
 def fingerprint(key: str) -> str:
     """Lowercase hex SHA-256 of the UTF-8 key: the identity used by baselines and reports."""
+    import hashlib  # loads OpenSSL: only runs that find a key pay for it
+
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 

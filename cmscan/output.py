@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from typing import TextIO
 
 
@@ -13,6 +12,8 @@ def write_report(text: str, path: str | None, stdout: TextIO) -> None:
         stdout.write(text)
         stdout.flush()
         return
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(path))
     fd, temporary = tempfile.mkstemp(prefix=".cmscan-", suffix=".tmp", dir=directory)
     try:

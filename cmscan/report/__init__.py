@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
+import importlib
 from collections.abc import Callable
 
 from cmscan.model import Report
-from cmscan.report import json_format, text_format
 
 
 class Format(str, enum.Enum):
@@ -17,11 +17,17 @@ class Format(str, enum.Enum):
 Renderer = Callable[[Report, bool], str]
 """``render(report, color)``: the whole report as a string."""
 
-RENDERERS: dict[Format, Renderer] = {
-    Format.TEXT: text_format.render,
-    Format.JSON: json_format.render,
+_MODULES: dict[Format, str] = {
+    Format.TEXT: "cmscan.report.text_format",
+    Format.JSON: "cmscan.report.json_format",
 }
 
 
+def renderer(format: Format) -> Renderer:
+    """The format's ``render`` function; only the format asked for is imported."""
+    module = importlib.import_module(_MODULES[format])
+    return module.render  # type: ignore[no-any-return]
+
+
 def render(report: Report, format: Format, color: bool = False) -> str:
-    return RENDERERS[format](report, color)
+    return renderer(format)(report, color)
