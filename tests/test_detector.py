@@ -70,8 +70,11 @@ def test_trap_is_never_reported(text: str) -> None:
 @pytest.mark.parametrize("alphabet", sorted(ALPHABETS))
 @pytest.mark.parametrize("length", [MIN_BODY, 21, 32, 48, 64, 100, MAX_BODY])
 def test_random_body_is_found(alphabet: str, length: int) -> None:
+    # Seeded: about 5 in a million random 20-character bodies read as words and are
+    # rejected (bench/accuracy.py measures it); an unseeded test would fail now and then.
+    rng = random.Random(f"{alphabet}-{length}")
     for _ in range(20):
-        key = make_key(length, ALPHABETS[alphabet])
+        key = make_key(length, ALPHABETS[alphabet], rng)
         data = f'token = "{key}"\n'.encode()
         assert find(data) == [(9, key)]
 
