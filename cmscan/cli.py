@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
 
 from cmscan import __version__
 from cmscan.errors import CmscanError, UsageError
-from cmscan.keys import scrub
-from cmscan.model import STDIN_PATH, Report, ScanResult
+from cmscan.gatewayconfig import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT,
+    GatewaySettings,
+)
+from cmscan.keys import Key, scrub
+from cmscan.model import STDIN_PATH, Report, ScanResult, Verdict
 from cmscan.report import Format, render
 
 EXIT_OK = 0
@@ -27,33 +35,104 @@ FAIL_ON = ("any", "active", "none")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def report_options(command: F) -> F:
-    """Options every scanning command shares: report format and destination, exit policy."""
-    options = [
-        click.option(
-            "--format",
-            "format_",
-            type=click.Choice([f.value for f in Format]),
-            default=Format.TEXT.value,
-            show_default=True,
-            help="Report format.",
-        ),
-        click.option(
-            "--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout."
-        ),
-        click.option(
-            "--fail-on",
-            type=click.Choice(FAIL_ON),
-            default="any",
-            show_default=True,
-            help="Which findings make the exit code 1.",
-        ),
-        click.option("-v", "--verbose", is_flag=True, help="More diagnostics on stderr."),
-        click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr."),
-    ]
+@dataclass(frozen=True)
+class RunOptions:
+    """What every scanning command shares: the report, the exit policy, verification."""
+
+    format: Format
+    output: str | None
+    fail_on: str
+    verbose: bool
+    quiet: bool
+    gateway: GatewaySettings | None
+    """Where and how to verify keys; ``None`` unless ``--verify``."""
+
+
+_REPORT_OPTIONS = [
+    click.option(
+        "--format",
+        "format_",
+        type=click.Choice([f.value for f in Format]),
+        default=Format.TEXT.value,
+        show_default=True,
+        help="Report format.",
+    ),
+    click.option(
+        "--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout."
+    ),
+]
+_FAIL_ON = click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="any",
+    show_default=True,
+    help="Which findings make the exit code 1.",
+)
+_VERIFY_FLAG = click.option(
+    "--verify/--no-verify",
+    default=False,
+    help="Ask the gateway whether each key is live (sends each key there once).",
+)
+_GATEWAY_OPTIONS = [
+    click.option(
+        "--base-url",
+        envvar="CROSSMODEL_BASE_URL",
+        default=DEFAULT_BASE_URL,
+        show_default=True,
+        help="Gateway base URL (https://, or http:// to loopback); env CROSSMODEL_BASE_URL.",
+    ),
+    click.option(
+        "--verify-timeout",
+        type=click.FloatRange(min=0.1, max=600),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Deadline of each gateway request.",
+    ),
+    click.option(
+        "--verify-concurrency",
+        type=click.IntRange(min=1, max=64),
+        default=DEFAULT_CONCURRENCY,
+        show_default=True,
+        help="Keys verified at the same time (never more requests in flight).",
+    ),
+]
+_VERBOSITY = [
+    click.option("-v", "--verbose", is_flag=True, help="More diagnostics on stderr."),
+    click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr."),
+]
+
+
+def _gateway_settings(base_url: str, timeout: float, concurrency: int) -> GatewaySettings:
+    from cmscan.gateway import check_base_url
+
+    return GatewaySettings(check_base_url(base_url), timeout, concurrency)
+
+
+def run_options(command: F) -> F:
+    """Add the shared options to a command; it receives them as one ``run`` argument."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verify = kwargs.pop("verify")
+        base_url = kwargs.pop("base_url")
+        timeout = kwargs.pop("verify_timeout")
+        concurrency = kwargs.pop("verify_concurrency")
+        gateway = _gateway_settings(base_url, timeout, concurrency) if verify else None
+        run = RunOptions(
+            format=Format(kwargs.pop("format_")),
+            output=kwargs.pop("output"),
+            fail_on=kwargs.pop("fail_on"),
+            verbose=kwargs.pop("verbose"),
+            quiet=kwargs.pop("quiet"),
+            gateway=gateway,
+        )
+        return command(*args, run=run, **kwargs)
+
+    options = [*_REPORT_OPTIONS, _FAIL_ON, _VERIFY_FLAG, *_GATEWAY_OPTIONS, *_VERBOSITY]
     for option in reversed(options):
-        command = option(command)
-    return command
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
 
 
 class _Cli(click.Group):
@@ -89,17 +168,10 @@ def cli() -> None:
     metavar="PATTERN",
     help="Skip paths matching this gitignore-style pattern (repeatable).",
 )
-@report_options
+@run_options
 @click.pass_context
 def scan(
-    ctx: click.Context,
-    paths: tuple[str, ...],
-    exclude: tuple[str, ...],
-    format_: str,
-    output: str | None,
-    fail_on: str,
-    verbose: bool,
-    quiet: bool,
+    ctx: click.Context, paths: tuple[str, ...], exclude: tuple[str, ...], run: RunOptions
 ) -> None:
     """Scan files and directories (default: .); - reads stdin."""
     from cmscan.scanner import ScanOptions, scan_paths
@@ -108,7 +180,7 @@ def scan(
     for target in targets:
         if target != STDIN_PATH and not os.path.lexists(target):
             raise UsageError(f"no such file or directory: {target}")
-    progress = _progress(quiet)
+    progress = _progress(run.quiet)
     started = time.monotonic()
     try:
         result = scan_paths(
@@ -120,7 +192,7 @@ def scan(
     finally:
         if progress is not None:
             progress.close()
-    _finish(ctx, result, format_, output, fail_on, verbose, quiet, started)
+    _finish(ctx, result, run, started)
 
 
 @cli.command()
@@ -138,7 +210,7 @@ def scan(
     metavar="PATTERN",
     help="Don't report keys at paths matching this gitignore-style pattern (repeatable).",
 )
-@report_options
+@run_options
 @click.pass_context
 def history(
     ctx: click.Context,
@@ -146,11 +218,7 @@ def history(
     since: str | None,
     revisions: str | None,
     exclude: tuple[str, ...],
-    format_: str,
-    output: str | None,
-    fail_on: str,
-    verbose: bool,
-    quiet: bool,
+    run: RunOptions,
 ) -> None:
     """Scan every blob and message a git repository holds: all refs, stashes, unreachable
     objects. --since/--range limit it to what some commits introduced."""
@@ -162,7 +230,7 @@ def history(
     if since is not None:
         revisions = f"{since}..HEAD"
     repository = open_repository(repo)
-    progress = _progress(quiet, unit="objects")
+    progress = _progress(run.quiet, unit="objects")
     started = time.monotonic()
     try:
         result = scan_history(
@@ -171,7 +239,7 @@ def history(
     finally:
         if progress is not None:
             progress.close()
-    _finish(ctx, result, format_, output, fail_on, verbose, quiet, started)
+    _finish(ctx, result, run, started)
 
 
 @cli.command()
@@ -182,44 +250,114 @@ def history(
     metavar="PATTERN",
     help="Skip staged paths matching this gitignore-style pattern (repeatable).",
 )
-@report_options
+@run_options
 @click.pass_context
-def staged(
-    ctx: click.Context,
-    repo: str,
-    exclude: tuple[str, ...],
-    format_: str,
-    output: str | None,
-    fail_on: str,
-    verbose: bool,
-    quiet: bool,
-) -> None:
+def staged(ctx: click.Context, repo: str, exclude: tuple[str, ...], run: RunOptions) -> None:
     """Scan what is staged for the next commit (the index, not the work tree)."""
     from cmscan.gitrepo import open_repository
     from cmscan.staged import StagedOptions, scan_staged
 
     started = time.monotonic()
     result = scan_staged(open_repository(repo), StagedOptions(excludes=exclude))
-    if not quiet:
+    if not run.quiet:
         _say(f"staged: scanned {result.files:,} files, {result.bytes:,} bytes")
-    _finish(ctx, result, format_, output, fail_on, verbose, quiet, started)
+    _finish(ctx, result, run, started)
 
 
-def _finish(
+@cli.command()
+@_REPORT_OPTIONS[0]
+@_REPORT_OPTIONS[1]
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="active",
+    show_default=True,
+    help="Which keys make the exit code 1.",
+)
+@_GATEWAY_OPTIONS[0]
+@_GATEWAY_OPTIONS[1]
+@_GATEWAY_OPTIONS[2]
+@_VERBOSITY[0]
+@_VERBOSITY[1]
+@click.pass_context
+def verify(
     ctx: click.Context,
-    result: ScanResult,
     format_: str,
     output: str | None,
     fail_on: str,
+    base_url: str,
+    verify_timeout: float,
+    verify_concurrency: int,
     verbose: bool,
     quiet: bool,
-    started: float,
 ) -> None:
-    """Render and write the report, say what needs saying on stderr, and exit."""
-    report = Report(result, __version__)
-    _emit(report, Format(format_), output)
-    _diagnose(report, format_, output, time.monotonic() - started, verbose, quiet)
-    ctx.exit(_exit_code(report, fail_on))
+    """Check keys read from stdin, one a line, against the gateway.
+
+    Keys are never taken from the command line: arguments leak into ps and shell history.
+    Lines that are not exactly one key are reported by number and never sent."""
+    from cmscan.keylines import read_key_lines
+    from cmscan.report import verify_format
+
+    settings = _gateway_settings(base_url, verify_timeout, verify_concurrency)
+    lines = read_key_lines(sys.stdin.buffer.read())
+    run = RunOptions(Format(format_), output, fail_on, verbose, quiet, settings)
+    verdicts = _verify(lines.keys, run) if lines.keys else {}
+    render = verify_format.render_json if run.format is Format.JSON else verify_format.render_text
+    from cmscan.output import write_report
+
+    try:
+        write_report(render(lines, verdicts, __version__), output, sys.stdout)
+    except OSError as error:
+        raise UsageError(f"cannot write the report to {output}: {error.strerror}") from None
+    if lines.rejected and not quiet:
+        _say(f"{len(lines.rejected)} lines were not keys and were not sent")
+    statuses = [verdict.status for verdict in verdicts.values()]
+    failing = statuses if fail_on == "any" else [s for s in statuses if s == "active"]
+    ctx.exit(EXIT_FINDINGS if fail_on != "none" and failing else EXIT_OK)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice([f.value for f in Format]),
+    default=Format.TEXT.value,
+    show_default=True,
+    help="Report format.",
+)
+def demo(format_: str) -> None:
+    """Show a real verification without internet access: a local gateway stand-in.
+
+    Three made-up keys (one live, one disabled, one unknown to the gateway) in a sample
+    bundle are scanned from memory and verified against a stand-in gateway on 127.0.0.1."""
+    from cmscan.demo import run_demo
+
+    text, base_url = run_demo(Format(format_))
+    click.echo(text, nl=False)
+    _say(f"demo: verified against a local stand-in at {base_url}; nothing left this machine")
+
+
+def _finish(ctx: click.Context, result: ScanResult, run: RunOptions, started: float) -> None:
+    """Verify if asked, render and write the report, say what needs saying, and exit."""
+    verdicts = _verify(result.keys, run) if run.gateway is not None else {}
+    report = Report(result, __version__, verdicts)
+    _emit(report, run.format, run.output)
+    _diagnose(report, run, time.monotonic() - started)
+    ctx.exit(_exit_code(report, run.fail_on))
+
+
+def _verify(keys: Sequence[Key], run: RunOptions) -> dict[str, Verdict]:
+    from cmscan.gateway import Gateway
+
+    assert run.gateway is not None
+    if keys and run.verbose:
+        _say(f"verifying {len(keys)} keys at {run.gateway.base_url}")
+    verdicts = Gateway(run.gateway).verify_all(keys)
+    if not run.quiet:
+        unknown = sum(1 for verdict in verdicts.values() if verdict.status == "unknown")
+        if unknown:
+            _say(f"{unknown} of {len(verdicts)} keys could not be verified (see the report)")
+    return verdicts
 
 
 def _progress(quiet: bool, unit: str = "files") -> Any:
@@ -241,20 +379,18 @@ def _emit(report: Report, format: Format, output: str | None) -> None:
         raise UsageError(f"cannot write the report to {output}: {error.strerror}") from None
 
 
-def _diagnose(
-    report: Report, format_: str, output: str | None, seconds: float, verbose: bool, quiet: bool
-) -> None:
-    if quiet:
+def _diagnose(report: Report, run: RunOptions, seconds: float) -> None:
+    if run.quiet:
         return
     result = report.result
-    if verbose:
+    if run.verbose:
         _say(
             f"scanned {result.files:,} {result.unit}s, {result.bytes:,} bytes in {seconds:.2f} s; "
             f"{len(result.findings)} findings of {len(result.keys)} keys"
         )
         for item in result.skipped:
             _say(f"skipped {item.path}: {item.reason}")
-    elif result.skipped and (format_ != Format.TEXT.value or output is not None):
+    elif result.skipped and (run.format is not Format.TEXT or run.output is not None):
         _say(f"{len(result.skipped)} paths not scanned (listed in the report summary)")
 
 

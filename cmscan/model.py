@@ -63,11 +63,24 @@ class ScanResult:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """Recent spend on an active key, from the gateway's ``/usage`` (UTC windows)."""
+
+    today_usd: float
+    week_usd: float
+    month_usd: float
+    requests_today: int | None = None
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What the gateway said about one key (``unverified`` when nobody asked)."""
 
     status: Status = "unverified"
     balance_usd: float | None = None
+    usage: Usage | None = None
+    reason: str | None = None
+    """Why the status is ``unknown`` (or what else went wrong), for the report."""
 
 
 UNVERIFIED = Verdict()

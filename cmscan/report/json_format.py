@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from cmscan.advice import advise, place_of
-from cmscan.model import Finding, Report
+from cmscan.model import Finding, Report, Verdict
 
 
 def render(report: Report, color: bool = False) -> str:
@@ -44,5 +44,20 @@ def _finding(report: Report, finding: Finding) -> dict[str, Any]:
         "tag": finding.tag,
         "status": verdict.status,
         "balance_usd": verdict.balance_usd,
+        "usage": usage_fields(verdict),
+        "status_reason": verdict.reason,
         "advice": advise(verdict.status, [place_of(finding)]),
+    }
+
+
+def usage_fields(verdict: Verdict) -> dict[str, Any] | None:
+    """Recent spend of an active key (``None`` when not known)."""
+    usage = verdict.usage
+    if usage is None:
+        return None
+    return {
+        "today_usd": usage.today_usd,
+        "week_usd": usage.week_usd,
+        "month_usd": usage.month_usd,
+        "requests_today": usage.requests_today,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from cmscan.advice import advise, place_of
-from cmscan.model import Finding, Report, Status
+from cmscan.model import Finding, Report, Status, Verdict
 from cmscan.walk import LINK_OUT_OF_TREE
 
 _RESET = "\033[0m"
@@ -37,6 +37,7 @@ def render(report: Report, color: bool = False) -> str:
             header += f"  balance ${verdict.balance_usd:,.2f}"
         lines.append(header)
         lines.append(f"  fingerprint {key.fingerprint}")
+        lines.extend(f"  {line}" for line in verdict_lines(verdict))
         count = len(findings)
         lines.append(f"  found in {count} place{'s' if count != 1 else ''}:")
         lines.extend(f"    {_location(finding)}" for finding in findings)
@@ -76,6 +77,21 @@ def render(report: Report, color: bool = False) -> str:
             "outside the scanned tree (listed in --format json)."
         )
     return "\n".join(lines) + "\n"
+
+
+def verdict_lines(verdict: Verdict) -> list[str]:
+    """Spend on an active key, and why a verification did not decide."""
+    lines = []
+    usage = verdict.usage
+    if usage is not None:
+        spending = usage.today_usd > 0 or usage.week_usd > 0
+        lines.append(
+            f"spent today ${usage.today_usd:,.2f}, this week ${usage.week_usd:,.2f}, "
+            f"this month ${usage.month_usd:,.2f}" + ("  <- someone is using it" if spending else "")
+        )
+    if verdict.reason:
+        lines.append(f"verification: {verdict.reason}")
+    return lines
 
 
 def _count(number: int, unit: str) -> str:
