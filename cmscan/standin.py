@@ -147,38 +147,43 @@ class _Handler(BaseHTTPRequestHandler):
             count = state.served[print_ or ""] = state.served.get(print_ or "", 0) + 1
         try:
             time.sleep(state.latency + behaviour.delay)
-            self._answer(key, behaviour, count)
+            status, body, headers = self._answer(key, behaviour, count)
         finally:
+            # no longer in flight once the answer is decided: the client may send its next
+            # request the moment it has read this one
             with state.lock:
                 state.in_flight -= 1
+        self._send(status, body, headers)
 
-    def _answer(self, key: str | None, behaviour: Behaviour, count: int) -> None:
+    def _answer(
+        self, key: str | None, behaviour: Behaviour, count: int
+    ) -> tuple[int, bytes, dict[str, str]]:
         endpoint = self.path.rstrip("/").rsplit("/", 1)[-1]
         if endpoint not in ("credits", "usage"):
-            return self._send(404, _error("not found", "invalid_request_error", "not_found"))
+            return _reply(404, _error("not found", "invalid_request_error", "not_found"))
         if key is None:
-            return self._send(401, _error("missing key", "authentication_error", "missing_api_key"))
+            return _reply(401, _error("missing key", "authentication_error", "missing_api_key"))
         if behaviour.redirect_to is not None:
-            return self._send(302, b"", {"Location": f"{behaviour.redirect_to}/{endpoint}"})
+            return _reply(302, b"", {"Location": f"{behaviour.redirect_to}/{endpoint}"})
         if count <= behaviour.fail_first:
             headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
             kind = "rate_limit_error" if behaviour.fail_status == 429 else "api_error"
             code = "rate_limit_exceeded" if behaviour.fail_status == 429 else "server_error"
-            return self._send(behaviour.fail_status, _error("try again", kind, code), headers)
+            return _reply(behaviour.fail_status, _error("try again", kind, code), headers)
         if behaviour.malformed:
-            return self._send(200, b"<html>not json</html>")
+            return _reply(200, b"<html>not json</html>")
         if behaviour.status != ACTIVE:
             code = None if behaviour.no_code_401 else _ERROR_CODES[behaviour.status]
-            return self._send(401, _error("authentication failed", "authentication_error", code))
+            return _reply(401, _error("authentication failed", "authentication_error", code))
         if endpoint == "credits":
             body = {
                 "currency": "USD",
                 "balance_micro": behaviour.balance_micro,
                 "uncollected_micro": 0,
             }
-            return self._send(200, json.dumps(body).encode())
+            return _reply(200, json.dumps(body).encode())
         if behaviour.usage_status != 200:
-            return self._send(behaviour.usage_status, _error("unavailable", "api_error", None))
+            return _reply(behaviour.usage_status, _error("unavailable", "api_error", None))
         windows = {
             name: {
                 "cost_micro": cost,
@@ -192,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
                 ("daily", "weekly", "monthly"), behaviour.spend_micro, strict=True
             )
         }
-        return self._send(200, json.dumps({"currency": "USD", **windows}).encode())
+        return _reply(200, json.dumps({"currency": "USD", **windows}).encode())
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -203,6 +208,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _reply(
+    status: int, body: bytes, headers: dict[str, str] | None = None
+) -> tuple[int, bytes, dict[str, str]]:
+    return status, body, headers or {}
 
 
 def _error(message: str, kind: str, code: str | None) -> bytes:
