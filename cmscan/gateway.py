@@ -161,6 +161,8 @@ class Gateway:
                 raise
             except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
                 last = _network_reason(error)
+                if isinstance(getattr(error, "reason", error), ssl.SSLCertVerificationError):
+                    raise _Refused(last) from None  # an untrusted certificate stays untrusted
                 retry_after = None
             else:
                 if answer.status not in RETRY_STATUSES:
@@ -302,6 +304,8 @@ def _network_reason(error: BaseException) -> str:
     reason = getattr(error, "reason", None) or error
     if isinstance(reason, TimeoutError):
         return "timed out"
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return f"TLS error: the certificate is not trusted ({reason.verify_message})"
     if isinstance(reason, ssl.SSLError):
         return f"TLS error ({type(reason).__name__})"
     if isinstance(reason, ConnectionRefusedError):

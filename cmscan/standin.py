@@ -73,7 +73,8 @@ class _State:
 class StandIn:
     """``with StandIn() as gateway: gateway.add(key, Behaviour(...)); gateway.base_url``."""
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, tls: tuple[str, str] | None = None) -> None:
+        """``tls``: a certificate and key file to serve https with (tests of TLS checks)."""
         self._state = _State(latency=latency)
         state = self._state
 
@@ -82,12 +83,20 @@ class StandIn:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        self._scheme = "http"
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self._scheme}://{host}:{port}/v1"
 
     def add(self, key: str, behaviour: Behaviour | None = None) -> None:
         with self._state.lock:

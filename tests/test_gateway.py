@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -365,3 +366,23 @@ def test_demo_runs_offline() -> None:
     assert process.returncode == 0
     assert "ACTIVE" in process.stdout and "INACTIVE" in process.stdout
     assert "nothing left this machine" in process.stderr
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed for a cert")
+def test_untrusted_certificate_is_refused(tmp_path: Path) -> None:
+    cert, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key_file), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    key = make_key()
+    with StandIn(tls=(str(cert), str(key_file))) as server:
+        server.add(key)
+        assert server.base_url.startswith("https://")
+        verdict = _verify(server, key)
+        assert server.requests == []  # the handshake failed before any header was sent
+    assert verdict.status == "unknown"
+    assert verdict.reason is not None and "not trusted" in verdict.reason
+    assert key not in verdict.reason
