@@ -8,6 +8,7 @@ flat however large the tree or its files are.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
@@ -15,10 +16,12 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from cmscan.detector import Detector, Rules
+from cmscan.formats import SNIFF, ArchiveLimits, Peeked, archive_kind, compression_of
 from cmscan.model import STDIN_PATH, Finding, ScanResult, Skipped, Source
 from cmscan.stream import DEFAULT_BUFFER, StreamScan, new_buffer, scan_stream
 from cmscan.walk import NOT_REGULAR, Excludes, FileTask, os_error_reason, walk
 
+DEFAULT_LIMITS = ArchiveLimits()
 PARALLEL_MIN_BYTES = 48 << 20
 """Below this much data, starting worker processes costs more than it saves."""
 _BATCHES_PER_WORKER = 8
@@ -47,6 +50,8 @@ class _Outcome:
     findings: tuple[Finding, ...] = ()
     size: int = 0
     skipped: Skipped | None = None
+    notes: tuple[Skipped, ...] = ()
+    """Problems inside a file that was scanned (a cut-short gzip, an archive member)."""
 
 
 def scan_paths(
@@ -84,6 +89,7 @@ def _combine(outcomes: Iterable[_Outcome], skipped: list[Skipped]) -> ScanResult
         files += 1
         size += outcome.size
         findings.extend(outcome.findings)
+        skipped.extend(outcome.notes)
     return ScanResult(
         findings=tuple(sorted(findings, key=lambda finding: finding.sort_key)),
         files=files,
@@ -171,8 +177,14 @@ def scan_file(
     detector: Detector,
     buffer: bytearray,
     on_read: Callable[[int], None] | None = None,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
 ) -> _Outcome:
-    """Scan one file; any OS error makes it skipped with a reason, never raised."""
+    """Scan one file; any OS error makes it skipped with a reason, never raised.
+
+    The first bytes decide how: a zip or tar is walked member by member, a gzip, bzip2
+    or xz stream is decompressed on the fly (and walked if it holds a tar), anything
+    else is scanned as it is.
+    """
     try:
         fd = os.open(task.fs_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
@@ -180,15 +192,58 @@ def scan_file(
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return _Outcome(skipped=Skipped(task.path, NOT_REGULAR))
+        head = os.pread(fd, SNIFF, 0)
+        kind = archive_kind(head)
+        compression = compression_of(head)
+        if kind is not None:
+            with open(fd, "rb", closefd=False) as seekable:
+                return _archive(seekable, kind, task.path, detector, buffer, limits)
         with open(fd, "rb", buffering=0, closefd=False) as reader:
-            scan = scan_stream(
-                reader, detector, buffer, lambda at, size: os.pread(fd, size, at), on_read
-            )
+            if compression is None:
+                scan = scan_stream(
+                    reader, detector, buffer, lambda at, size: os.pread(fd, size, at), on_read
+                )
+                return _outcome(scan, task.path, "file")
+            from cmscan.compressed import DecompressingReader
+
+            decompressed = DecompressingReader(reader, compression)
+            peeked = Peeked(decompressed)
+            if archive_kind(peeked.head) == "tar":
+                outcome = _archive(peeked, "tar", task.path, detector, buffer, limits)
+            else:
+                outcome = _outcome(
+                    scan_stream(peeked, detector, buffer, None, on_read), task.path, "file"
+                )
+            if decompressed.problem:
+                outcome = dataclasses.replace(
+                    outcome, notes=(*outcome.notes, Skipped(task.path, decompressed.problem))
+                )
+            return outcome
     except OSError as error:
         return _Outcome(skipped=Skipped(task.path, "read error: " + os_error_reason(error)))
     finally:
         os.close(fd)
-    return _outcome(scan, task.path, "file")
+
+
+def _archive(
+    source: BinaryIO | Peeked,
+    kind: str,
+    path: str,
+    detector: Detector,
+    buffer: bytearray,
+    limits: ArchiveLimits,
+) -> _Outcome:
+    from cmscan.archives import ArchiveScanner
+
+    walker = ArchiveScanner(detector, buffer, limits)
+    findings: list[Finding] = []
+    notes: list[Skipped] = []
+    for item in walker.scan(source, kind, path):
+        if isinstance(item, Skipped):
+            notes.append(item)
+        else:
+            findings.append(item)
+    return _Outcome(tuple(findings), walker.bytes, notes=tuple(notes))
 
 
 def _outcome(scan: StreamScan, path: str, source: Source) -> _Outcome:
