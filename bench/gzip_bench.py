@@ -53,7 +53,7 @@ def main() -> int:
     files = compress_corpus(ROOT / "logs", ROOT / "logs-gz")
     names = " ".join(str(path) for path in files)
     commands = {
-        "zcat FILES | rg -c cm- (floor)": ["sh", "-c", f"zcat {names} | rg -c cm-"],
+        "zcat FILES \\| rg -c cm- (floor)": ["sh", "-c", f"zcat {names} | rg -c cm-"],
         "cmscan scan logs-gz": [cmscan, "scan", str(ROOT / "logs-gz"), "--format", "json"],
     }
     rows = []
