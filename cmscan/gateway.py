@@ -119,6 +119,13 @@ class Gateway:
         return {key.fingerprint: verdict for key, verdict in zip(unique, verdicts, strict=True)}
 
     def verify(self, key: Key) -> Verdict:
+        """The verdict on one key; whatever goes wrong makes it ``unknown``, never raises."""
+        try:
+            return self._verify(key)
+        except Exception as error:  # a verification must never stop the scan
+            return Verdict("unknown", reason=f"unexpected error ({type(error).__name__})")
+
+    def _verify(self, key: Key) -> Verdict:
         try:
             answer = self._request(key, "credits")
         except _Refused as refused:

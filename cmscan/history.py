@@ -4,8 +4,9 @@ Whole history, in two phases:
 
 1. **Scan.** ``cat-file --batch-all-objects --batch-check`` lists every object the
    repository has (all refs, stashes, notes, reflogs, unreachable objects alike), in pack
-   order. Every blob, commit and tag (trees hold only names) is streamed through one
-   ``cat-file --batch`` and scanned once, however many commits share it.
+   order. Every blob, commit and tag (trees hold only names) is streamed through
+   ``cat-file --batch`` (one per worker process, each taking runs of consecutive objects)
+   and scanned once, however many commits share it.
 2. **Attribute**, only if some blob holds a key: one ``diff-tree --stdin -r -m --root``
    pass over every commit found in phase 1, limited to those blobs with
    ``--find-object``, says which commit brought each blob in at which path
@@ -128,9 +129,8 @@ def _all_objects(repo: Repository) -> tuple[list[str], list[int], list[Skipped]]
                 oids.append(fields[1].decode("ascii"))
                 sizes.append(int(fields[2]))
             elif fields[-1] == b"missing":  # listed, but its header cannot be read: corrupt
-                unreadable.append(
-                    Skipped(f"(object {fields[0].decode('ascii')})", "unreadable object")
-                )
+                oid = fields[0].decode("ascii", "replace")
+                unreadable.append(Skipped(f"(object {oid})", "unreadable object"))
         code, message = process.finish()
     if code:
         unreadable.append(Skipped("(object list)", f"listing objects failed: {message}"))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import stat
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -224,3 +226,27 @@ def test_real_subprocess_scan_and_stdin(project: list[str]) -> None:
     assert project[1].encode() not in completed.stdout + completed.stderr
     version = subprocess.run([*command, "--version"], capture_output=True, text=True, check=True)
     assert __version__ in version.stdout
+
+
+def test_output_to_a_fifo_or_device_is_written_not_replaced(
+    project: list[str], tmp_path: Path
+) -> None:
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    code, _, _ = run("scan", "--format", "json", "--output", str(fifo), ".")
+    reader.join(timeout=10)
+    assert code == 1
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a FIFO, not replaced by a file
+    assert json.loads(received[0])["summary"]["keys"] >= 1
+
+
+def test_output_through_a_symlink_replaces_the_target(project: list[str], tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    run("scan", "--format", "json", "--output", str(link), ".")
+    assert link.is_symlink() and json.loads(real.read_text())["findings"]
