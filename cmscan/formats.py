@@ -91,3 +91,24 @@ class Peeked:
                 break
             got += count
         return bytes(buffer[:got])
+
+
+def utf16_of(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when ``head`` is UTF-16 text: a byte-order mark, or
+    (for mostly-ASCII text without one) a NUL in every other byte."""
+    if head.startswith(b"\xff\xfe") and not head.startswith(b"\xff\xfe\x00\x00"):
+        return "utf-16-le"
+    if head.startswith(b"\xfe\xff"):
+        return "utf-16-be"
+    if b"\x00" not in head:  # text without NULs (almost every file) is not UTF-16
+        return None
+    sample = head[: len(head) // 2 * 2]
+    pairs = len(sample) // 2
+    if pairs < 8:
+        return None
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    if odd_nuls >= 0.9 * pairs and even_nuls <= 0.1 * pairs:
+        return "utf-16-le"
+    if even_nuls >= 0.9 * pairs and odd_nuls <= 0.1 * pairs:
+        return "utf-16-be"
+    return None

@@ -31,6 +31,8 @@ class Finding:
     """For ``git`` and ``staged``: the blob (file content) the key is in."""
     tag: str | None = None
     """For a key in an annotated tag's message: the tag's name."""
+    encoding: str | None = None
+    """How the text holding the key was encoded, when it had to be decoded (``utf-16-le``)."""
 
     @property
     def sort_key(self) -> tuple[str, str, int, str]:

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from cmscan.detector import Detector, Rules
-from cmscan.formats import SNIFF, ArchiveLimits, Peeked, archive_kind, compression_of
+from cmscan.formats import (
+    SNIFF,
+    ArchiveLimits,
+    Peeked,
+    archive_kind,
+    compression_of,
+    utf16_of,
+)
 from cmscan.model import STDIN_PATH, Finding, ScanResult, Skipped, Source
 from cmscan.stream import DEFAULT_BUFFER, StreamScan, new_buffer, scan_stream
 from cmscan.walk import NOT_REGULAR, Excludes, FileTask, os_error_reason, walk
@@ -199,6 +206,13 @@ def scan_file(
             with open(fd, "rb", closefd=False) as seekable:
                 return _archive(seekable, kind, task.path, detector, buffer, limits)
         with open(fd, "rb", buffering=0, closefd=False) as reader:
+            encoding = utf16_of(head) if compression is None else None
+            if encoding is not None:
+                from cmscan.transcode import TranscodingReader
+
+                text = TranscodingReader(reader, encoding)
+                scan = scan_stream(text, detector, buffer, None, on_read)
+                return _outcome(scan, task.path, "file", encoding)
             if compression is None:
                 scan = scan_stream(
                     reader, detector, buffer, lambda at, size: os.pread(fd, size, at), on_read
@@ -246,9 +260,10 @@ def _archive(
     return _Outcome(tuple(findings), walker.bytes, notes=tuple(notes))
 
 
-def _outcome(scan: StreamScan, path: str, source: Source) -> _Outcome:
+def _outcome(scan: StreamScan, path: str, source: Source, encoding: str | None = None) -> _Outcome:
     findings = tuple(
-        Finding(hit.key, path, hit.line, hit.column, source, offset=hit.offset) for hit in scan.hits
+        Finding(hit.key, path, hit.line, hit.column, source, offset=hit.offset, encoding=encoding)
+        for hit in scan.hits
     )
     return _Outcome(findings, scan.size)
 

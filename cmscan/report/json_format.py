@@ -42,6 +42,7 @@ def _finding(report: Report, finding: Finding) -> dict[str, Any]:
         "date": finding.date,
         "blob": finding.blob,
         "tag": finding.tag,
+        "encoding": finding.encoding,
         "status": verdict.status,
         "balance_usd": verdict.balance_usd,
         "usage": usage_fields(verdict),

@@ -113,6 +113,8 @@ def _location(finding: Finding) -> str:
         path = "(message)"
     if finding.line is not None:
         where = f"{path}:{finding.line}:{finding.column}"
+        if finding.encoding:
+            where += f" ({finding.encoding})"
     elif finding.offset is not None:
         where = f"{path} (binary, byte {finding.offset})"
     else:
