@@ -123,7 +123,15 @@ class ArchiveScanner:
         scan = scan_stream(counted, self._detector, self._buffer)
         self.bytes += counted.count
         for hit in scan.hits:
-            yield Finding(hit.key, name, hit.line, hit.column, "archive", offset=hit.offset)
+            yield Finding(
+                hit.key,
+                name,
+                hit.line,
+                hit.column,
+                "archive",
+                offset=hit.offset,
+                context=hit.context,
+            )
         if decompressed is not None and decompressed.problem:
             yield Skipped(name, decompressed.problem)
         if counted.over:

@@ -16,7 +16,7 @@ from typing import IO
 from cmscan.detector import Detector
 from cmscan.gitrepo import Process, Repository
 from cmscan.keys import Key
-from cmscan.stream import Hit, new_buffer, scan_stream
+from cmscan.stream import Hit, context_of, new_buffer, scan_stream
 
 CAPACITY = 4 << 20
 """The read buffer; objects up to about this size are scanned in place."""
@@ -120,7 +120,11 @@ class BatchReader:
                     last_newline = found
                 counted = match.offset
                 line, column = newlines + 1, match.offset - last_newline
-            hits.append(Hit(Key(match.key), match.offset - start, line, column))
+            key = Key(match.key)
+            context = None
+            if not binary:
+                context = context_of(buf, match.offset, len(match.key), key.masked, start, stop)
+            hits.append(Hit(key, match.offset - start, line, column, context))
         message_start: int | None = None
         message_newlines = parents = 0
         if header.type in ("commit", "tag"):

@@ -285,13 +285,23 @@ def _findings(
                     author=meta.author if meta else None,
                     date=meta.date if meta else None,
                     blob=blob,
+                    context=hit.context,
                 )
             )
     if unattributed:
         for blob, hits in found.blob_hits.items():
             if blob not in attributed:  # a blob no commit holds (dangling, or lost history)
                 findings.extend(
-                    Finding(hit.key, None, hit.line, hit.column, "git", hit.offset, blob=blob)
+                    Finding(
+                        hit.key,
+                        None,
+                        hit.line,
+                        hit.column,
+                        "git",
+                        hit.offset,
+                        blob=blob,
+                        context=hit.context,
+                    )
                     for hit in hits
                 )
     for scan in found.message_hits:
@@ -328,6 +338,7 @@ def _message_findings(scan: ObjectScan, meta: ObjectInfo | None) -> list[Finding
                 author=meta.author if meta else None,
                 date=meta.date if meta else None,
                 tag=meta.tag if meta and is_tag else None,
+                context=hit.context,
             )
         )
     return findings

@@ -33,6 +33,8 @@ class Finding:
     """For a key in an annotated tag's message: the tag's name."""
     encoding: str | None = None
     """How the text holding the key was encoded, when it had to be decoded (``utf-16-le``)."""
+    context: str | None = None
+    """A short piece of the line around the key, every key in it masked (text only)."""
 
     @property
     def sort_key(self) -> tuple[str, str, int, str]:

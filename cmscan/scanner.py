@@ -262,7 +262,16 @@ def _archive(
 
 def _outcome(scan: StreamScan, path: str, source: Source, encoding: str | None = None) -> _Outcome:
     findings = tuple(
-        Finding(hit.key, path, hit.line, hit.column, source, offset=hit.offset, encoding=encoding)
+        Finding(
+            hit.key,
+            path,
+            hit.line,
+            hit.column,
+            source,
+            offset=hit.offset,
+            encoding=encoding,
+            context=hit.context,
+        )
         for hit in scan.hits
     )
     return _Outcome(findings, scan.size)

@@ -42,7 +42,16 @@ def scan_staged(repo: Repository, options: StagedOptions) -> ScanResult:
             files += 1
             size += item.header.size
             findings.extend(
-                Finding(hit.key, path, hit.line, hit.column, "staged", offset=hit.offset, blob=blob)
+                Finding(
+                    hit.key,
+                    path,
+                    hit.line,
+                    hit.column,
+                    "staged",
+                    offset=hit.offset,
+                    blob=blob,
+                    context=hit.context,
+                )
                 for hit in item.hits
             )
     return ScanResult(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cmscan.detector import MAX_SPAN, Detector, is_binary
-from cmscan.keys import Key
+from cmscan.keys import Key, scrub
 
 DEFAULT_BUFFER = 1 << 20
 _REREAD_BLOCK = 1 << 20
@@ -30,12 +30,41 @@ Reread = Callable[[int, int], bytes]
 """``reread(offset, length)``: bytes of the input again (a file's ``os.pread``)."""
 
 
+CONTEXT = 40
+"""Bytes of the line shown on each side of a key in a finding's context."""
+
+
 @dataclass(frozen=True)
 class Hit:
     key: Key
     offset: int
     line: int | None
     column: int | None
+    context: str | None = None
+    """A short piece of the line around the key, the key (and any other) masked."""
+
+
+def context_of(
+    buf: bytes | bytearray, offset: int, length: int, masked: str, low: int, high: int
+) -> str:
+    """Up to :data:`CONTEXT` bytes of the same line on each side of the ``length``-byte key
+    at ``offset`` (looking no further than ``buf[low:high]``), every key in it masked."""
+    start = max(offset - CONTEXT, low)
+    cut = buf.rfind(b"\n", start, offset)
+    if cut >= 0:
+        start = cut + 1
+    after = offset + length
+    end = min(after + CONTEXT, high)
+    cut = buf.find(b"\n", after, end)
+    if cut >= 0:
+        end = cut
+    before = bytes(buf[start:offset]).decode("utf-8", "replace")
+    rest = bytes(buf[after:end]).decode("utf-8", "replace")
+    return _printable(scrub(before)) + masked + _printable(scrub(rest))
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 @dataclass(frozen=True)
@@ -80,7 +109,11 @@ def scan_stream(
             line = column = None
             if lines is not None:
                 line, column = lines.locate(buffer, base, match.offset)
-            hits.append(Hit(Key(match.key), base + match.offset, line, column))
+            key = Key(match.key)
+            context = None
+            if not binary:
+                context = context_of(buffer, match.offset, len(match.key), key.masked, 0, filled)
+            hits.append(Hit(key, base + match.offset, line, column, context))
         if at_end:
             break
         keep = stop - 1  # the byte before the next candidate must stay readable

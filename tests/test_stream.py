@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cmscan.detector import MAX_SPAN, Detector
+from cmscan.keys import Key, fingerprint
 from cmscan.stream import new_buffer, scan_stream
 from tests.keygen import make_key
 
@@ -128,3 +129,23 @@ def test_buffer_must_hold_a_few_spans() -> None:
 def test_empty_input() -> None:
     result = scan_stream(io.BytesIO(b""), DETECTOR, new_buffer(SMALL))
     assert result.hits == () and result.size == 0 and not result.binary
+
+
+def test_context_is_short_single_line_and_masked() -> None:
+    key, other = make_key(), make_key()
+    line = "x" * 100 + f' headers: {{"Authorization": "Bearer {key}", "X": "{other}"}} ' + "y" * 100
+    data = f"first line\n{line}\nlast line\n".encode()
+    scan = scan_stream(io.BytesIO(data), Detector(), new_buffer())
+    first = next(hit for hit in scan.hits if hit.key.fingerprint == fingerprint(key))
+    assert first.context is not None
+    # 40 bytes of the line before the key, then the key masked
+    assert first.context.startswith('xxxx headers: {"Authorization": "Bearer ' + Key(key).masked)
+    assert key not in first.context
+    assert other not in first.context and len(first.context) <= 40 + 13 + 40
+    assert "\n" not in first.context
+
+
+def test_binary_hits_have_no_context() -> None:
+    key = make_key()
+    scan = scan_stream(io.BytesIO(b"\0\1" + key.encode()), Detector(), new_buffer())
+    assert [hit.context for hit in scan.hits] == [None]

@@ -43,6 +43,7 @@ def _finding(report: Report, finding: Finding) -> dict[str, Any]:
         "blob": finding.blob,
         "tag": finding.tag,
         "encoding": finding.encoding,
+        "context": finding.context,
         "status": verdict.status,
         "balance_usd": verdict.balance_usd,
         "usage": usage_fields(verdict),

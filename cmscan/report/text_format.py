@@ -40,7 +40,10 @@ def render(report: Report, color: bool = False) -> str:
         lines.extend(f"  {line}" for line in verdict_lines(verdict))
         count = len(findings)
         lines.append(f"  found in {count} place{'s' if count != 1 else ''}:")
-        lines.extend(f"    {_location(finding)}" for finding in findings)
+        for finding in findings:
+            lines.append(f"    {_location(finding)}")
+            if finding.context:
+                lines.append(f"      | {finding.context}")
         lines.append("  what to do:")
         steps = advise(verdict.status, [place_of(finding) for finding in findings])
         for number, step in enumerate(steps, 1):
