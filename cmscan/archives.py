@@ -20,11 +20,9 @@ from typing import BinaryIO
 
 from cmscan.compressed import DecompressingReader
 from cmscan.detector import Detector
-from cmscan.formats import ArchiveLimits, Peeked, archive_kind, compression_of
+from cmscan.formats import SEPARATOR, ArchiveLimits, Peeked, archive_kind, compression_of
 from cmscan.model import Finding, Skipped
 from cmscan.stream import Readable, scan_stream
-
-SEPARATOR = "!"
 
 
 @dataclass

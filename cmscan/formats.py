@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from cmscan.stream import Readable
 
+SEPARATOR = "!"
+"""Between a container and what is inside it: ``outer.zip!inner/path``."""
 SNIFF = 512
 """Bytes needed to recognise any supported format (tar's magic sits at 257)."""
 _TAR_MAGIC_AT = 257

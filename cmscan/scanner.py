@@ -217,7 +217,10 @@ def scan_file(
                 scan = scan_stream(
                     reader, detector, buffer, lambda at, size: os.pread(fd, size, at), on_read
                 )
-                return _outcome(scan, task.path, "file")
+                outcome = _outcome(scan, task.path, "file")
+                if scan.hits and not scan.binary and task.path.endswith(".map"):
+                    outcome = _with_sources(outcome, task, detector)
+                return outcome
             from cmscan.compressed import DecompressingReader
 
             decompressed = DecompressingReader(reader, compression)
@@ -237,6 +240,15 @@ def scan_file(
         return _Outcome(skipped=Skipped(task.path, "read error: " + os_error_reason(error)))
     finally:
         os.close(fd)
+
+
+def _with_sources(outcome: _Outcome, task: FileTask, detector: Detector) -> _Outcome:
+    """A source map that holds a key: report it at the original sources too."""
+    from cmscan.sourcemaps import original_findings
+
+    extra, problem = original_findings(task.fs_path, task.path, detector)
+    notes = (*outcome.notes, problem) if problem is not None else outcome.notes
+    return dataclasses.replace(outcome, findings=outcome.findings + tuple(extra), notes=notes)
 
 
 def _archive(
