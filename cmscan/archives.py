@@ -129,6 +129,7 @@ class ArchiveScanner:
                 "archive",
                 offset=hit.offset,
                 context=hit.context,
+                encoding=hit.encoding,
             )
         if decompressed is not None and decompressed.problem:
             yield Skipped(name, decompressed.problem)

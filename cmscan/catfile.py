@@ -123,8 +123,8 @@ class BatchReader:
             key = Key(match.key)
             context = None
             if not binary:
-                context = context_of(buf, match.offset, len(match.key), key.masked, start, stop)
-            hits.append(Hit(key, match.offset - start, line, column, context))
+                context = context_of(buf, match.offset, match.length, key.masked, start, stop)
+            hits.append(Hit(key, match.offset - start, line, column, context, match.encoding))
         message_start: int | None = None
         message_newlines = parents = 0
         if header.type in ("commit", "tag"):

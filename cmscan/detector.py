@@ -21,9 +21,15 @@ MAX_BODY = 200
 BINARY_SNIFF = 8000
 """Content with a NUL byte in its first 8,000 bytes is binary (git's rule)."""
 
+_ESCAPE_WIDTH = 6
+"""The longest escaped form of one key character: ``\\u002d`` (``%2D`` is 3)."""
 # Longest span a candidate can need, counted from one byte before its start: the byte
-# before, "cm-", the longest body, and one byte more to prove the body is maximal.
-MAX_SPAN = 1 + 3 + MAX_BODY + 1
+# before, "cm" and an escaped "-", the longest body with every character escaped, and one
+# escape more to prove the body is maximal.
+MAX_SPAN = 1 + 2 + _ESCAPE_WIDTH * (MAX_BODY + 2)
+
+ENCODINGS = {b"\\": "json-escape", b"%": "percent-encoding"}
+"""How a key written with escapes is described in its finding."""
 
 _SSH_DIR = b".ssh/"  # ~/.ssh/cm-%C: OpenSSH control sockets named by a hash
 
@@ -49,6 +55,10 @@ class Match:
 
     offset: int
     key: str = field(repr=False)
+    length: int = 0
+    """Bytes the key takes in the data (more than ``len(key)`` when escaped)."""
+    encoding: str | None = None
+    """``json-escape`` (``cm\\u002d…``) or ``percent-encoding`` (``cm%2D…``) if escaped."""
 
 
 def is_binary(data: bytes | bytearray | memoryview, end: int | None = None) -> bool:
@@ -64,7 +74,11 @@ class Detector:
         self.rules = rules or Rules()
         # "cm-" followed by at least min_body key characters; the body itself is read with a
         # second bounded match so a megabyte-long token costs max_body + 1 steps, not more.
-        self._trigger = re.compile(rb"cm-(?=[A-Za-z0-9_-]{%d})" % self.rules.min_body)
+        # Escaped dashes (JSON/JS "\u002d", URL "%2D") share the "cm" prefix, which keeps
+        # the regex engine's fast literal search.
+        self._trigger = re.compile(
+            rb"cm(?:-(?=[A-Za-z0-9_-]{%d})|\\u002[dD]|%%2[dD])" % self.rules.min_body
+        )
         self._body = re.compile(rb"[A-Za-z0-9_-]{%d,%d}" % (self.rules.min_body, MAX_BODY + 1))
 
     def find(
@@ -89,15 +103,64 @@ class Detector:
                 return
             if not binary and offset > 0 and buf[offset - 1] in KEY_BYTES:
                 continue
-            body = self._body.match(buf, offset + 3, end)
-            if body is None:  # pragma: no cover - the trigger's lookahead guarantees a match
-                continue
-            length = body.end() - body.start()
-            if length > rules.max_body:
-                continue
-            text = body.group().decode("ascii")
+            if trigger.end() - offset == 3:
+                body = self._body.match(buf, offset + 3, end)
+                if body is None:  # pragma: no cover - the lookahead guarantees a match
+                    continue
+                if body.end() - body.start() > rules.max_body:
+                    continue
+                text = body.group().decode("ascii")
+                length, encoding = 3 + len(text), None
+            else:
+                decoded = _unescape(buf, trigger.end(), end, buf[offset + 2 : offset + 3])
+                if decoded is None:
+                    continue
+                text, consumed = decoded
+                if not rules.min_body <= len(text) <= rules.max_body:
+                    continue
+                length = trigger.end() - offset + consumed
+                encoding = ENCODINGS[bytes(buf[offset + 2 : offset + 3])]
             if not looks_random(text, rules.randomness):
                 continue
             if offset >= len(_SSH_DIR) and buf[offset - len(_SSH_DIR) : offset] == _SSH_DIR:
                 continue
-            yield Match(offset, "cm-" + text)
+            yield Match(offset, "cm-" + text, length, encoding)
+
+
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def _unescape(
+    buf: bytes | bytearray, at: int, end: int, mark: bytes | bytearray
+) -> tuple[str, int] | None:
+    """The key characters from ``at`` on, plain or escaped the way the trigger was (``\\u00XX``
+    or ``%XX``), up to one more than the longest body; and how many bytes they took.
+
+    ``None`` when the run is too long to be a key or is cut off by ``end`` mid-escape."""
+    chars: list[str] = []
+    position = at
+    json = mark == b"\\"
+    while position < end and len(chars) <= MAX_BODY:
+        byte = buf[position]
+        if byte in KEY_BYTES:
+            chars.append(chr(byte))
+            position += 1
+            continue
+        if json and buf[position : position + 4] == b"\\u00" and position + 6 <= end:
+            digits = bytes(buf[position + 4 : position + 6])
+            step = 6
+        elif not json and byte == 0x25 and position + 3 <= end:  # "%"
+            digits = bytes(buf[position + 1 : position + 3])
+            step = 3
+        else:
+            break
+        if not all(digit in _HEX for digit in digits):
+            break
+        value = int(digits, 16)
+        if value not in KEY_BYTES:
+            break
+        chars.append(chr(value))
+        position += step
+    if len(chars) > MAX_BODY:
+        return None
+    return "".join(chars), position - at

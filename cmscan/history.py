@@ -286,6 +286,7 @@ def _findings(
                     date=meta.date if meta else None,
                     blob=blob,
                     context=hit.context,
+                    encoding=hit.encoding,
                 )
             )
     if unattributed:
@@ -301,6 +302,7 @@ def _findings(
                         hit.offset,
                         blob=blob,
                         context=hit.context,
+                        encoding=hit.encoding,
                     )
                     for hit in hits
                 )
@@ -339,6 +341,7 @@ def _message_findings(scan: ObjectScan, meta: ObjectInfo | None) -> list[Finding
                 date=meta.date if meta else None,
                 tag=meta.tag if meta and is_tag else None,
                 context=hit.context,
+                encoding=hit.encoding,
             )
         )
     return findings

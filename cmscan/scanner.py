@@ -281,7 +281,7 @@ def _outcome(scan: StreamScan, path: str, source: Source, encoding: str | None =
             hit.column,
             source,
             offset=hit.offset,
-            encoding=encoding,
+            encoding=hit.encoding or encoding,
             context=hit.context,
         )
         for hit in scan.hits

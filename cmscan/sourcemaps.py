@@ -53,8 +53,17 @@ def original_findings(
             key = Key(match.key)
             line = raw.count(b"\n", 0, match.offset) + 1
             column = match.offset - raw.rfind(b"\n", 0, match.offset)
-            context = context_of(raw, match.offset, len(match.key), key.masked, 0, len(raw))
+            context = context_of(raw, match.offset, match.length, key.masked, 0, len(raw))
             findings.append(
-                Finding(key, origin, line, column, "file", offset=match.offset, context=context)
+                Finding(
+                    key,
+                    origin,
+                    line,
+                    column,
+                    "file",
+                    offset=match.offset,
+                    context=context,
+                    encoding=match.encoding,
+                )
             )
     return findings, None

@@ -51,6 +51,7 @@ def scan_staged(repo: Repository, options: StagedOptions) -> ScanResult:
                     offset=hit.offset,
                     blob=blob,
                     context=hit.context,
+                    encoding=hit.encoding,
                 )
                 for hit in item.hits
             )

@@ -42,6 +42,8 @@ class Hit:
     column: int | None
     context: str | None = None
     """A short piece of the line around the key, the key (and any other) masked."""
+    encoding: str | None = None
+    """How the key was escaped in the data (``json-escape``, ``percent-encoding``)."""
 
 
 def context_of(
@@ -112,8 +114,8 @@ def scan_stream(
             key = Key(match.key)
             context = None
             if not binary:
-                context = context_of(buffer, match.offset, len(match.key), key.masked, 0, filled)
-            hits.append(Hit(key, base + match.offset, line, column, context))
+                context = context_of(buffer, match.offset, match.length, key.masked, 0, filled)
+            hits.append(Hit(key, base + match.offset, line, column, context, match.encoding))
         if at_end:
             break
         keep = stop - 1  # the byte before the next candidate must stay readable
