@@ -128,6 +128,7 @@ class Detector:
 
 
 _HEX = frozenset(b"0123456789abcdefABCDEF")
+_PLAIN = re.compile(rb"[A-Za-z0-9_-]+")
 
 
 def _unescape(
@@ -138,18 +139,20 @@ def _unescape(
 
     ``None`` when the run is too long to be a key or is cut off by ``end`` mid-escape."""
     chars: list[str] = []
+    count = 0
     position = at
     json = mark == b"\\"
-    while position < end and len(chars) <= MAX_BODY:
-        byte = buf[position]
-        if byte in KEY_BYTES:
-            chars.append(chr(byte))
-            position += 1
+    while position < end and count <= MAX_BODY:
+        plain = _PLAIN.match(buf, position, min(end, position + MAX_BODY + 2 - count))
+        if plain is not None and plain.end() > position:  # a run of plain key characters
+            chars.append(plain.group().decode("ascii"))
+            count += plain.end() - position
+            position = plain.end()
             continue
         if json and buf[position : position + 4] == b"\\u00" and position + 6 <= end:
             digits = bytes(buf[position + 4 : position + 6])
             step = 6
-        elif not json and byte == 0x25 and position + 3 <= end:  # "%"
+        elif not json and buf[position] == 0x25 and position + 3 <= end:  # "%"
             digits = bytes(buf[position + 1 : position + 3])
             step = 3
         else:
@@ -160,7 +163,8 @@ def _unescape(
         if value not in KEY_BYTES:
             break
         chars.append(chr(value))
+        count += 1
         position += step
-    if len(chars) > MAX_BODY:
+    if count > MAX_BODY:
         return None
     return "".join(chars), position - at
