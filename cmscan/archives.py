@@ -98,7 +98,6 @@ class ArchiveScanner:
         self, stream: BinaryIO, name: str, depth: int, budget: _Budget
     ) -> Iterator[Finding | Skipped]:
         reader: Readable = stream  # type: ignore[assignment]
-        compression = None
         peeked = Peeked(reader)
         compression = compression_of(peeked.head)
         decompressed: DecompressingReader | None = None
