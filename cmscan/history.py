@@ -18,6 +18,7 @@ diffed first, and only the blobs they introduced and their messages are scanned.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -28,7 +29,8 @@ from cmscan.gitdiff import Introduction, introductions
 from cmscan.gitmeta import ObjectInfo, read_info
 from cmscan.gitrepo import Process, Repository, read_lines
 from cmscan.model import Finding, ScanResult, Skipped
-from cmscan.scanner import PARALLEL_MIN_BYTES, Progress, available_cpus
+from cmscan.parallel import available_cpus, batches, map_in_processes
+from cmscan.scanner import PARALLEL_MIN_BYTES, Progress
 from cmscan.stream import Hit
 from cmscan.walk import Excludes
 
@@ -183,36 +185,14 @@ def _scan_all(
     workers = options.workers or available_cpus()
     if workers <= 1 or total < options.parallel_min_bytes:
         return _scan(repo, oids, options.rules, progress)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    runs = batches(oids, sizes, max(total // (workers * _RUNS_PER_WORKER), 1))
 
-    runs = _runs(oids, sizes, max(total // (workers * _RUNS_PER_WORKER), 1))
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    parts: dict[int, _Collected] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {
-            pool.submit(_scan, repo, run, options.rules, None): index
-            for index, run in enumerate(runs)
-        }
-        for future in as_completed(futures):
-            part = parts[futures[future]] = future.result()
-            if progress is not None:
-                progress.advance(part.blobs + part.messages + len(part.skipped), part.bytes)
-    return _merge([parts[index] for index in range(len(runs))])
+    def done(run: list[str], part: _Collected) -> None:
+        if progress is not None:
+            progress.advance(part.blobs + part.messages + len(part.skipped), part.bytes)
 
-
-def _runs(oids: list[str], sizes: list[int], target: int) -> list[list[str]]:
-    """Consecutive objects (pack order keeps git's delta cache warm) of about ``target`` bytes."""
-    runs: list[list[str]] = [[]]
-    held = 0
-    for oid, size in zip(oids, sizes, strict=True):
-        if runs[-1] and held + size > target:
-            runs.append([])
-            held = 0
-        runs[-1].append(oid)
-        held += size
-    return runs
+    scan = functools.partial(_scan, repo, rules=options.rules, progress=None)
+    return _merge(map_in_processes(scan, runs, workers, done))
 
 
 def _merge(parts: list[_Collected]) -> _Collected:

@@ -9,6 +9,7 @@ flat however large the tree or its files are.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +26,7 @@ from cmscan.formats import (
     utf16_of,
 )
 from cmscan.model import STDIN_PATH, Finding, ScanResult, Skipped, Source
+from cmscan.parallel import available_cpus, batches, map_in_processes
 from cmscan.stream import DEFAULT_BUFFER, StreamScan, new_buffer, scan_stream
 from cmscan.walk import NOT_REGULAR, Excludes, FileTask, os_error_reason, walk
 
@@ -146,37 +148,20 @@ def _scan_parallel(
     total: int,
     progress: Progress | None,
 ) -> list[_Outcome]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    runs = batches(
+        tasks,
+        [task.size for task in tasks],
+        max(total // (workers * _BATCHES_PER_WORKER), 1),
+        _MAX_BATCH_FILES,
+    )
 
-    batches = _batches(tasks, max(total // (workers * _BATCHES_PER_WORKER), 1))
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    results: dict[int, list[_Outcome]] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {
-            pool.submit(_scan_batch, batch, options): index for index, batch in enumerate(batches)
-        }
-        for future in as_completed(futures):
-            index = futures[future]
-            results[index] = future.result()
-            if progress is not None:
-                progress.advance(len(batches[index]), sum(o.size for o in results[index]))
-    return [outcome for index in range(len(batches)) for outcome in results[index]]
+    def done(run: list[FileTask], outcomes: list[_Outcome]) -> None:
+        if progress is not None:
+            progress.advance(len(run), sum(outcome.size for outcome in outcomes))
 
-
-def _batches(tasks: list[FileTask], target_bytes: int) -> list[list[FileTask]]:
-    """Consecutive runs of files of about ``target_bytes``, so workers stay evenly busy."""
-    batches: list[list[FileTask]] = [[]]
-    size = 0
-    for task in tasks:
-        full = size + task.size > target_bytes or len(batches[-1]) >= _MAX_BATCH_FILES
-        if batches[-1] and full:
-            batches.append([])
-            size = 0
-        batches[-1].append(task)
-        size += task.size
-    return batches
+    scan = functools.partial(_scan_batch, options=options)
+    parts = map_in_processes(scan, runs, workers, done)
+    return [outcome for part in parts for outcome in part]
 
 
 def scan_file(
@@ -287,10 +272,3 @@ def _outcome(scan: StreamScan, path: str, source: Source, encoding: str | None =
         for hit in scan.hits
     )
     return _Outcome(findings, scan.size)
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
