@@ -120,16 +120,7 @@ class ArchiveScanner:
         scan = scan_stream(counted, self._detector, self._buffer)
         self.bytes += counted.count
         for hit in scan.hits:
-            yield Finding(
-                hit.key,
-                name,
-                hit.line,
-                hit.column,
-                "archive",
-                offset=hit.offset,
-                context=hit.context,
-                encoding=hit.encoding,
-            )
+            yield Finding.of_hit(hit, name, "archive")
         if decompressed is not None and decompressed.problem:
             yield Skipped(name, decompressed.problem)
         if counted.over:

@@ -254,38 +254,20 @@ def _findings(
         attributed.add(blob)
         for hit in found.blob_hits[blob]:
             findings.append(
-                Finding(
-                    hit.key,
+                Finding.of_hit(
+                    hit,
                     path,
-                    hit.line,
-                    hit.column,
                     "git",
-                    offset=hit.offset,
                     commit=commit,
                     author=meta.author if meta else None,
                     date=meta.date if meta else None,
                     blob=blob,
-                    context=hit.context,
-                    encoding=hit.encoding,
                 )
             )
     if unattributed:
         for blob, hits in found.blob_hits.items():
             if blob not in attributed:  # a blob no commit holds (dangling, or lost history)
-                findings.extend(
-                    Finding(
-                        hit.key,
-                        None,
-                        hit.line,
-                        hit.column,
-                        "git",
-                        hit.offset,
-                        blob=blob,
-                        context=hit.context,
-                        encoding=hit.encoding,
-                    )
-                    for hit in hits
-                )
+                findings.extend(Finding.of_hit(hit, None, "git", blob=blob) for hit in hits)
     for scan in found.message_hits:
         findings.extend(_message_findings(scan, info.get(scan.header.oid)))
     return findings
@@ -309,19 +291,17 @@ def _message_findings(scan: ObjectScan, meta: ObjectInfo | None) -> list[Finding
         column = hit.column if line is not None else None
         offset = hit.offset - start if in_message and start is not None else hit.offset
         findings.append(
-            Finding(
-                hit.key,
+            Finding.of_hit(
+                hit,
                 None,
-                line,
-                column,
                 "git",
+                line=line,
+                column=column,
                 offset=offset,
                 commit=commit,
                 author=meta.author if meta else None,
                 date=meta.date if meta else None,
                 tag=meta.tag if meta and is_tag else None,
-                context=hit.context,
-                encoding=hit.encoding,
             )
         )
     return findings

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cmscan.keys import Key
+
+if TYPE_CHECKING:
+    from cmscan.stream import Hit
 
 Source = Literal["file", "archive", "git", "staged", "stdin"]
 Status = Literal["unverified", "active", "inactive", "invalid", "account_disabled", "unknown"]
@@ -35,6 +38,19 @@ class Finding:
     """How the text holding the key was encoded, when it had to be decoded (``utf-16-le``)."""
     context: str | None = None
     """A short piece of the line around the key, every key in it masked (text only)."""
+
+    @classmethod
+    def of_hit(cls, hit: Hit, path: str | None, source: Source, **fields: Any) -> Finding:
+        """The finding for a scanner's hit at ``path``; ``fields`` add to or override it."""
+        values: dict[str, Any] = {
+            "line": hit.line,
+            "column": hit.column,
+            "offset": hit.offset,
+            "context": hit.context,
+            "encoding": hit.encoding,
+            **fields,
+        }
+        return cls(hit.key, path, source=source, **values)
 
     @property
     def sort_key(self) -> tuple[str, str, int, str]:

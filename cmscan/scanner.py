@@ -204,7 +204,7 @@ def scan_file(
                 )
                 outcome = _outcome(scan, task.path, "file")
                 if scan.hits and not scan.binary and task.path.endswith(".map"):
-                    outcome = _with_sources(outcome, task, detector)
+                    outcome = _with_sources(outcome, task, detector, buffer)
                 return outcome
             from cmscan.compressed import DecompressingReader
 
@@ -227,11 +227,13 @@ def scan_file(
         os.close(fd)
 
 
-def _with_sources(outcome: _Outcome, task: FileTask, detector: Detector) -> _Outcome:
+def _with_sources(
+    outcome: _Outcome, task: FileTask, detector: Detector, buffer: bytearray
+) -> _Outcome:
     """A source map that holds a key: report it at the original sources too."""
     from cmscan.sourcemaps import original_findings
 
-    extra, problem = original_findings(task.fs_path, task.path, detector)
+    extra, problem = original_findings(task.fs_path, task.path, detector, buffer)
     notes = (*outcome.notes, problem) if problem is not None else outcome.notes
     return dataclasses.replace(outcome, findings=outcome.findings + tuple(extra), notes=notes)
 
@@ -259,16 +261,6 @@ def _archive(
 
 def _outcome(scan: StreamScan, path: str, source: Source, encoding: str | None = None) -> _Outcome:
     findings = tuple(
-        Finding(
-            hit.key,
-            path,
-            hit.line,
-            hit.column,
-            source,
-            offset=hit.offset,
-            encoding=hit.encoding or encoding,
-            context=hit.context,
-        )
-        for hit in scan.hits
+        Finding.of_hit(hit, path, source, encoding=hit.encoding or encoding) for hit in scan.hits
     )
     return _Outcome(findings, scan.size)

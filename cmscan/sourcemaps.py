@@ -9,20 +9,20 @@ to fix. Only maps that hold a key are parsed, and only up to :data:`MAX_MAP_BYTE
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 from cmscan.detector import Detector
 from cmscan.formats import SEPARATOR
-from cmscan.keys import Key
 from cmscan.model import Finding, Skipped
-from cmscan.stream import context_of
+from cmscan.stream import scan_stream
 
 MAX_MAP_BYTES = 64 << 20
 
 
 def original_findings(
-    fs_path: str, shown: str, detector: Detector
+    fs_path: str, shown: str, detector: Detector, buffer: bytearray
 ) -> tuple[list[Finding], Skipped | None]:
     """Findings at the original sources of the map at ``fs_path`` (reported as ``shown``)."""
     try:
@@ -45,25 +45,10 @@ def original_findings(
         return [], None
     findings: list[Finding] = []
     for name, content in zip(sources, contents, strict=False):
-        if not isinstance(name, str) or not isinstance(content, str) or "cm-" not in content:
+        if not isinstance(name, str) or not isinstance(content, str) or "cm" not in content:
             continue
-        raw = content.encode("utf-8", "surrogatepass")
+        raw = io.BytesIO(content.encode("utf-8", "surrogatepass"))
         origin = f"{shown}{SEPARATOR}{root if isinstance(root, str) else ''}{name}"
-        for match in detector.find(raw, 0, len(raw), len(raw), binary=False):
-            key = Key(match.key)
-            line = raw.count(b"\n", 0, match.offset) + 1
-            column = match.offset - raw.rfind(b"\n", 0, match.offset)
-            context = context_of(raw, match.offset, match.length, key.masked, 0, len(raw))
-            findings.append(
-                Finding(
-                    key,
-                    origin,
-                    line,
-                    column,
-                    "file",
-                    offset=match.offset,
-                    context=context,
-                    encoding=match.encoding,
-                )
-            )
+        scan = scan_stream(raw, detector, buffer)
+        findings.extend(Finding.of_hit(hit, origin, "file") for hit in scan.hits)
     return findings, None

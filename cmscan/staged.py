@@ -41,20 +41,7 @@ def scan_staged(repo: Repository, options: StagedOptions) -> ScanResult:
         for path in paths_of[blob]:
             files += 1
             size += item.header.size
-            findings.extend(
-                Finding(
-                    hit.key,
-                    path,
-                    hit.line,
-                    hit.column,
-                    "staged",
-                    offset=hit.offset,
-                    blob=blob,
-                    context=hit.context,
-                    encoding=hit.encoding,
-                )
-                for hit in item.hits
-            )
+            findings.extend(Finding.of_hit(hit, path, "staged", blob=blob) for hit in item.hits)
     return ScanResult(
         findings=tuple(sorted(findings, key=lambda finding: finding.sort_key)),
         files=files,
