@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from cmscan.detector import Detector
+from cmscan.detector import Detector, is_binary
 from cmscan.gitrepo import Process, Repository
 from cmscan.keys import Key
 from cmscan.stream import Hit, context_of, new_buffer, scan_stream
@@ -106,13 +106,14 @@ class BatchReader:
     def _scan_in_place(self, header: Header) -> ObjectScan:
         buf, start = self._buf, self._pos
         stop = start + header.size
-        binary = buf.find(b"\0", start, min(start + 8000, stop)) >= 0
+        binary = is_binary(buf, stop, start)
         hits: list[Hit] = []
         newlines = 0
         counted = start
         last_newline = start - 1
         for match in self._detector.find(buf, start, stop, stop, binary=binary):
-            line = column = None
+            key = Key(match.key)
+            line = column = context = None
             if not binary:
                 newlines += buf.count(b"\n", counted, match.offset)
                 found = buf.rfind(b"\n", counted, match.offset)
@@ -120,40 +121,25 @@ class BatchReader:
                     last_newline = found
                 counted = match.offset
                 line, column = newlines + 1, match.offset - last_newline
-            key = Key(match.key)
-            context = None
-            if not binary:
                 context = context_of(buf, match.offset, match.length, key.masked, start, stop)
             hits.append(Hit(key, match.offset - start, line, column, context, match.encoding))
-        message_start: int | None = None
-        message_newlines = parents = 0
-        if header.type in ("commit", "tag"):
-            head_end = buf.find(b"\n\n", start, stop)
-            if head_end >= 0:
-                message_start = head_end + 2 - start
-                message_newlines = buf.count(b"\n", start, head_end + 2)
-                parents = buf.count(b"\nparent ", start, head_end)
+        layout = _message_layout(header, buf, start, stop)
         self._pos = stop
-        return ObjectScan(header, tuple(hits), binary, message_start, message_newlines, parents)
+        return ObjectScan(header, tuple(hits), binary, *layout)
 
     def _scan_streamed(self, header: Header) -> ObjectScan:
-        message_start: int | None = None
-        message_newlines = parents = 0
-        if header.type in ("commit", "tag"):
-            self._want(min(_MESSAGE_PEEK, header.size))
-            peek = bytes(self._buf[self._pos : self._pos + min(_MESSAGE_PEEK, header.size)])
-            head_end = peek.find(b"\n\n")
-            if head_end >= 0:
-                message_start = head_end + 2
-                message_newlines = peek.count(b"\n", 0, head_end + 2)
-                parents = peek.count(b"\nparent ", 0, head_end)
+        layout: tuple[int | None, int, int] = (None, 0, 0)
+        if header.type in ("commit", "tag"):  # its header lies in the first bytes
+            peek = min(_MESSAGE_PEEK, header.size, len(self._buf))
+            self._want(peek)
+            layout = _message_layout(header, self._buf, self._pos, self._pos + peek)
         if self._scratch is None:
             self._scratch = new_buffer()
         reader = _Limited(self, header.size)
         scan = scan_stream(reader, self._detector, self._scratch)
         if reader.remaining:
             raise TruncatedOutput("output ends inside an object")
-        return ObjectScan(header, scan.hits, scan.binary, message_start, message_newlines, parents)
+        return ObjectScan(header, scan.hits, scan.binary, *layout)
 
     # -- buffer management
 
@@ -199,6 +185,23 @@ class BatchReader:
             self._pos += taken
             return taken
         return self._stream.readinto(target) or 0
+
+
+def _message_layout(
+    header: Header, buf: bytearray, start: int, stop: int
+) -> tuple[int | None, int, int]:
+    """For a commit or tag in ``buf[start:stop]``: where its message starts (after the blank
+    line), how many newlines precede it, and how many ``parent`` lines the header has."""
+    if header.type not in ("commit", "tag"):
+        return None, 0, 0
+    head_end = buf.find(b"\n\n", start, stop)
+    if head_end < 0:
+        return None, 0, 0
+    return (
+        head_end + 2 - start,
+        buf.count(b"\n", start, head_end + 2),
+        buf.count(b"\nparent ", start, head_end),
+    )
 
 
 class _Limited:

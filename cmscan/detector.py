@@ -61,10 +61,10 @@ class Match:
     """``json-escape`` (``cm\\u002d…``) or ``percent-encoding`` (``cm%2D…``) if escaped."""
 
 
-def is_binary(data: bytes | bytearray | memoryview, end: int | None = None) -> bool:
-    """Git's test: a NUL byte within the first 8,000 bytes."""
-    limit = BINARY_SNIFF if end is None else min(end, BINARY_SNIFF)
-    return data.find(b"\0", 0, limit) != -1  # type: ignore[union-attr]
+def is_binary(data: bytes | bytearray | memoryview, end: int | None = None, start: int = 0) -> bool:
+    """Git's test: a NUL byte within the first 8,000 bytes of ``data[start:end]``."""
+    limit = start + BINARY_SNIFF if end is None else min(end, start + BINARY_SNIFF)
+    return data.find(b"\0", start, limit) != -1  # type: ignore[union-attr]
 
 
 class Detector:
