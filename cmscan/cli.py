@@ -61,13 +61,33 @@ _REPORT_OPTIONS = [
         "--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout."
     ),
 ]
-_FAIL_ON = click.option(
-    "--fail-on",
-    type=click.Choice(FAIL_ON),
-    default="any",
-    show_default=True,
-    help="Which findings make the exit code 1.",
-)
+
+
+def _fail_on(default: str) -> Callable[[F], F]:
+    return click.option(
+        "--fail-on",
+        type=click.Choice(FAIL_ON),
+        default=default,
+        show_default=True,
+        help="Which findings make the exit code 1.",
+    )
+
+
+def _exclude(help: str) -> Callable[[F], F]:
+    return click.option("--exclude", multiple=True, metavar="PATTERN", help=help)
+
+
+def _with(options: Sequence[Callable[[F], F]]) -> Callable[[F], F]:
+    """Apply click options in the order they are listed (first on top of --help)."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 _VERIFY_FLAG = click.option(
     "--verify/--no-verify",
     default=False,
@@ -129,10 +149,8 @@ def run_options(command: F) -> F:
         )
         return command(*args, run=run, **kwargs)
 
-    options = [*_REPORT_OPTIONS, _FAIL_ON, _VERIFY_FLAG, *_GATEWAY_OPTIONS, *_VERBOSITY]
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper  # type: ignore[return-value]
+    options = [*_REPORT_OPTIONS, _fail_on("any"), _VERIFY_FLAG, *_GATEWAY_OPTIONS, *_VERBOSITY]
+    return _with(options)(wrapper)  # type: ignore[arg-type,return-value]
 
 
 class _Cli(click.Group):
@@ -162,12 +180,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option(
-    "--exclude",
-    multiple=True,
-    metavar="PATTERN",
-    help="Skip paths matching this gitignore-style pattern (repeatable).",
-)
+@_exclude("Skip paths matching this gitignore-style pattern (repeatable).")
 @run_options
 @click.pass_context
 def scan(
@@ -204,12 +217,7 @@ def scan(
     metavar="A..B",
     help="Only the commits of this range (any git rev-list range, e.g. main..feature).",
 )
-@click.option(
-    "--exclude",
-    multiple=True,
-    metavar="PATTERN",
-    help="Don't report keys at paths matching this gitignore-style pattern (repeatable).",
-)
+@_exclude("Don't report keys at paths matching this gitignore-style pattern (repeatable).")
 @run_options
 @click.pass_context
 def history(
@@ -244,12 +252,7 @@ def history(
 
 @cli.command()
 @click.argument("repo", default=".", metavar="[REPO]")
-@click.option(
-    "--exclude",
-    multiple=True,
-    metavar="PATTERN",
-    help="Skip staged paths matching this gitignore-style pattern (repeatable).",
-)
+@_exclude("Skip staged paths matching this gitignore-style pattern (repeatable).")
 @run_options
 @click.pass_context
 def staged(ctx: click.Context, repo: str, exclude: tuple[str, ...], run: RunOptions) -> None:
@@ -265,20 +268,7 @@ def staged(ctx: click.Context, repo: str, exclude: tuple[str, ...], run: RunOpti
 
 
 @cli.command()
-@_REPORT_OPTIONS[0]
-@_REPORT_OPTIONS[1]
-@click.option(
-    "--fail-on",
-    type=click.Choice(FAIL_ON),
-    default="active",
-    show_default=True,
-    help="Which keys make the exit code 1.",
-)
-@_GATEWAY_OPTIONS[0]
-@_GATEWAY_OPTIONS[1]
-@_GATEWAY_OPTIONS[2]
-@_VERBOSITY[0]
-@_VERBOSITY[1]
+@_with([*_REPORT_OPTIONS, _fail_on("active"), *_GATEWAY_OPTIONS, *_VERBOSITY])
 @click.pass_context
 def verify(
     ctx: click.Context,
@@ -303,28 +293,14 @@ def verify(
     run = RunOptions(Format(format_), output, fail_on, verbose, quiet, settings)
     verdicts = _verify(lines.keys, run) if lines.keys else {}
     render = verify_format.render_json if run.format is Format.JSON else verify_format.render_text
-    from cmscan.output import write_report
-
-    try:
-        write_report(render(lines, verdicts, __version__), output, sys.stdout)
-    except OSError as error:
-        raise UsageError(f"cannot write the report to {output}: {error.strerror}") from None
+    _write(render(lines, verdicts, __version__), output)
     if lines.rejected and not quiet:
         _say(f"{len(lines.rejected)} lines were not keys and were not sent")
-    statuses = [verdict.status for verdict in verdicts.values()]
-    failing = statuses if fail_on == "any" else [s for s in statuses if s == "active"]
-    ctx.exit(EXIT_FINDINGS if fail_on != "none" and failing else EXIT_OK)
+    ctx.exit(_exit_code([verdict.status for verdict in verdicts.values()], fail_on))
 
 
 @cli.command()
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice([f.value for f in Format]),
-    default=Format.TEXT.value,
-    show_default=True,
-    help="Report format.",
-)
+@_REPORT_OPTIONS[0]
 def demo(format_: str) -> None:
     """Show a real verification without internet access: a local gateway stand-in.
 
@@ -343,7 +319,7 @@ def _finish(ctx: click.Context, result: ScanResult, run: RunOptions, started: fl
     report = Report(result, __version__, verdicts)
     _emit(report, run.format, run.output)
     _diagnose(report, run, time.monotonic() - started)
-    ctx.exit(_exit_code(report, run.fail_on))
+    ctx.exit(_exit_code([report.verdict(key).status for key in report.result.keys], run.fail_on))
 
 
 def _verify(keys: Sequence[Key], run: RunOptions) -> dict[str, Verdict]:
@@ -371,10 +347,14 @@ def _progress(quiet: bool, unit: str = "files") -> Any:
 def _emit(report: Report, format: Format, output: str | None) -> None:
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and format is Format.TEXT and "NO_COLOR" not in os.environ
+    _write(render(report, format, color), output)
+
+
+def _write(text: str, output: str | None) -> None:
     from cmscan.output import write_report
 
     try:
-        write_report(render(report, format, color), output, sys.stdout)
+        write_report(text, output, sys.stdout)
     except OSError as error:
         raise UsageError(f"cannot write the report to {output}: {error.strerror}") from None
 
@@ -394,13 +374,12 @@ def _diagnose(report: Report, run: RunOptions, seconds: float) -> None:
         _say(f"{len(result.skipped)} paths not scanned (listed in the report summary)")
 
 
-def _exit_code(report: Report, fail_on: str) -> int:
+def _exit_code(statuses: Sequence[str], fail_on: str) -> int:
+    """1 when some key (one per status given) fails the run under ``--fail-on``."""
     if fail_on == "none":
         return EXIT_OK
-    keys = report.result.keys
-    if fail_on == "active":
-        keys = tuple(key for key in keys if report.verdict(key).status == "active")
-    return EXIT_FINDINGS if keys else EXIT_OK
+    failing = [status for status in statuses if fail_on == "any" or status == "active"]
+    return EXIT_FINDINGS if failing else EXIT_OK
 
 
 def _say(message: str) -> None:
