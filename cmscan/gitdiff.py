@@ -14,12 +14,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO
 
-from cmscan.gitrepo import Process, Repository, decode_path
+from cmscan.gitrepo import Process, Repository, decode_path, read_records
 
 FIND_OBJECTS_PER_PASS = 1000
 """``--find-object`` options per diff-tree run (each run walks every commit once)."""
 _FILE_MODES = frozenset({b"100644", b"100755", b"120000"})
-_READ = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def raw_entries(stream: IO[bytes]) -> Iterator[str | tuple[str, str]]:
     Only entries whose new side is a file (regular, executable or symlink) are given:
     deletions and submodule commits bring no blob in.
     """
-    tokens = _tokens(stream)
+    tokens = read_records(stream, b"\0")
     for token in tokens:
         if token.startswith(b":"):
             path = next(tokens, None)
@@ -127,17 +126,3 @@ def raw_entries(stream: IO[bytes]) -> Iterator[str | tuple[str, str]]:
                 yield fields[3].decode("ascii"), decode_path(path)
         elif token:
             yield token.decode("ascii", "replace")
-
-
-def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
-    """NUL-separated tokens of a stream, read in large blocks."""
-    rest = b""
-    while True:
-        block = stream.read(_READ)
-        if not block:
-            break
-        parts = (rest + block).split(b"\0")
-        rest = parts.pop()
-        yield from parts
-    if rest:
-        yield rest

@@ -164,16 +164,17 @@ def _last_line(stderr: bytes) -> str:
     return lines[-1] if lines else "no message"
 
 
-def read_lines(stream: IO[bytes], block: int = 1 << 20) -> Iterator[bytes]:
-    """Lines of a pipe without their newlines, read in large blocks (not byte by byte)."""
+def read_records(stream: IO[bytes], separator: bytes, block: int = 1 << 20) -> Iterator[bytes]:
+    """Records of a pipe split on ``separator`` (newline, or NUL for ``-z`` output), read in
+    large blocks rather than byte by byte."""
     rest = b""
     while True:
         data = stream.read(block)
         if not data:
             break
-        lines = (rest + data).split(b"\n")
-        rest = lines.pop()
-        yield from lines
+        records = (rest + data).split(separator)
+        rest = records.pop()
+        yield from records
     if rest:
         yield rest
 

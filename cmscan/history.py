@@ -27,7 +27,7 @@ from cmscan.detector import Detector, Rules
 from cmscan.errors import UsageError
 from cmscan.gitdiff import Introduction, introductions
 from cmscan.gitmeta import ObjectInfo, read_info
-from cmscan.gitrepo import Process, Repository, read_lines
+from cmscan.gitrepo import Process, Repository, read_records
 from cmscan.model import Finding, ScanResult, Skipped
 from cmscan.parallel import available_cpus, batches, map_in_processes
 from cmscan.scanner import PARALLEL_MIN_BYTES, Progress
@@ -125,7 +125,7 @@ def _all_objects(repo: Repository) -> tuple[list[str], list[int], list[Skipped]]
     sizes: list[int] = []
     unreadable: list[Skipped] = []
     with Process(command, None, repo.work_tree or repo.git_dir) as process:
-        for line in read_lines(process.stdout):
+        for line in read_records(process.stdout, b"\n"):
             fields = line.split(b" ")
             if len(fields) == 3 and fields[0] in _SCANNED_TYPES:
                 oids.append(fields[1].decode("ascii"))
