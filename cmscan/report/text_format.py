@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 from cmscan.advice import advise, place_of
+from cmscan.keys import Key
 from cmscan.model import Finding, Report, Status, Verdict
 from cmscan.walk import LINK_OUT_OF_TREE
 
@@ -31,13 +33,7 @@ def render(report: Report, color: bool = False) -> str:
     lines: list[str] = []
     for key, findings in groups:
         verdict = report.verdict(key)
-        label = verdict.status.upper().replace("_", " ")
-        header = f"{style(key.masked, _BOLD)}  {style(label, _STYLES[verdict.status])}"
-        if verdict.balance_usd is not None:
-            header += f"  balance ${verdict.balance_usd:,.2f}"
-        lines.append(header)
-        lines.append(f"  fingerprint {key.fingerprint}")
-        lines.extend(f"  {line}" for line in verdict_lines(verdict))
+        lines.extend(key_heading(key, verdict, style))
         count = len(findings)
         lines.append(f"  found in {count} place{'s' if count != 1 else ''}:")
         for finding in findings:
@@ -80,6 +76,22 @@ def render(report: Report, color: bool = False) -> str:
             "outside the scanned tree (listed in --format json)."
         )
     return "\n".join(lines) + "\n"
+
+
+def key_heading(
+    key: Key, verdict: Verdict, style: Callable[[str, str], str] = lambda text, code: text
+) -> list[str]:
+    """The lines that open a key's block: masked key, status and balance, fingerprint,
+    then spend and why a verification did not decide."""
+    label = verdict.status.upper().replace("_", " ")
+    header = f"{style(key.masked, _BOLD)}  {style(label, _STYLES[verdict.status])}"
+    if verdict.balance_usd is not None:
+        header += f"  balance ${verdict.balance_usd:,.2f}"
+    return [
+        header,
+        f"  fingerprint {key.fingerprint}",
+        *(f"  {line}" for line in verdict_lines(verdict)),
+    ]
 
 
 def verdict_lines(verdict: Verdict) -> list[str]:

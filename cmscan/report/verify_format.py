@@ -9,7 +9,7 @@ from cmscan.keylines import KeyLines
 from cmscan.keys import Key
 from cmscan.model import STATUS_ORDER, UNVERIFIED, Verdict
 from cmscan.report.json_format import usage_fields
-from cmscan.report.text_format import verdict_lines
+from cmscan.report.text_format import key_heading
 
 
 def render_json(lines: KeyLines, verdicts: Mapping[str, Verdict], version: str) -> str:
@@ -38,14 +38,7 @@ def render_json(lines: KeyLines, verdicts: Mapping[str, Verdict], version: str) 
 def render_text(lines: KeyLines, verdicts: Mapping[str, Verdict], version: str) -> str:
     out = []
     for key in _ordered(lines, verdicts):
-        verdict = verdicts.get(key.fingerprint, UNVERIFIED)
-        label = verdict.status.upper().replace("_", " ")
-        balance = (
-            f"  balance ${verdict.balance_usd:,.2f}" if verdict.balance_usd is not None else ""
-        )
-        out.append(f"{key.masked}  {label}{balance}")
-        out.append(f"  fingerprint {key.fingerprint}")
-        out.extend(f"  {line}" for line in verdict_lines(verdict))
+        out.extend(key_heading(key, verdicts.get(key.fingerprint, UNVERIFIED)))
     for number in lines.rejected:
         out.append(f"line {number}: not a CrossModel key (not sent)")
     count = len(lines.keys)
