@@ -84,9 +84,7 @@ def main() -> int:
     for label, wall, rss, _ in rows:
         lines.append(f"| {label} | {wall:.2f} s | {wall / floor:.2f}x | {rss / 1024:.0f} MB |")
     lines += ["", f"cmscan findings: {found.findings} ({found.note})."]
-    text = "\n".join(lines) + "\n"
-    args.results.write_text(text)
-    print(text)
+    scan_bench.publish("\n".join(lines) + "\n", args.results)
     return 0
 
 

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import statistics
-import string
 import subprocess
 import sys
 import tempfile
@@ -38,6 +36,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import scan_bench  # noqa: E402  (the shared runner, tool set-up and parsers)
+
+sys.path.insert(0, str(BENCH_DIR.parent))
+from cmscan.demo import made_up_key  # noqa: E402
 
 DEFAULT_ROOT = Path("/tmp/cmscan-bench")
 
@@ -87,18 +88,12 @@ def run_cmscan_sampled(argv: list[str], cwd: Path) -> tuple[float, int, int, byt
         return wall, own, max(peaks.values(), default=0), out.read()
 
 
-def random_key() -> str:
-    rng = random.SystemRandom()
-    alphabet = string.ascii_letters + string.digits
-    return "c" + "m-" + "".join(rng.choice(alphabet) for _ in range(48))
-
-
 def plant(repo: Path, target: Path) -> list[str]:
     """A shared clone of ``repo`` with a committed key on a new ref and a dangling blob key."""
     if target.exists():
         shutil.rmtree(target)
     subprocess.run(["git", "clone", "-q", "--bare", "--shared", str(repo), str(target)], check=True)
-    keys = [random_key(), random_key()]
+    keys = [made_up_key(), made_up_key()]
 
     def git(*args: str, data: str | None = None) -> str:
         done = subprocess.run(
@@ -341,9 +336,7 @@ def main() -> int:
         "median. Competitors run one rule, `cm-[A-Za-z0-9_-]{20,}`. cmscan's peak RSS is its "
         "own process (sampled VmHWM); its git child is in the notes. Others: GNU time ru_maxrss.\n"
     )
-    text = header + "\n" + "\n".join(sections)
-    args.results.write_text(text)
-    print(text)
+    scan_bench.publish(header + "\n" + "\n".join(sections), args.results)
     return 0
 
 

@@ -64,6 +64,14 @@ def log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
+def publish(text: str, path: Path) -> None:
+    """Print a Markdown results page and write it to ``path``."""
+    print(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    log(f"results written to {path}")
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -932,10 +940,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     report = "\n".join(header) + "\n" + "\n".join(sections) + "\n" + "\n".join(footer)
-    print(report)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(report)
-    log(f"results written to {args.results}")
+    publish(report, args.results)
     if args.json:
         raw["versions"] = versions
         args.json.write_text(json.dumps(raw, indent=2) + "\n")

@@ -125,9 +125,7 @@ def main() -> int:
             f"{result['stddev'] * 1000:.1f} ms | {result['min'] * 1000:.1f} ms | "
             f"{result['median'] / ours:.2f}x |"
         )
-    text = "\n".join(lines) + "\n"
-    args.results.write_text(text)
-    print(text)
+    scan_bench.publish("\n".join(lines) + "\n", args.results)
     return 0
 
 

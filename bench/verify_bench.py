@@ -13,25 +13,21 @@ Results go to bench/verify_results.md (or --results).
 from __future__ import annotations
 
 import argparse
-import secrets
-import string
 import sys
 import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
+sys.path.insert(0, str(BENCH_DIR))
 
+import scan_bench  # noqa: E402  (publish)
+
+from cmscan.demo import made_up_key  # noqa: E402
 from cmscan.gateway import Gateway  # noqa: E402
 from cmscan.gatewayconfig import GatewaySettings  # noqa: E402
 from cmscan.keys import Key  # noqa: E402
 from cmscan.standin import INACTIVE, INVALID, Behaviour, StandIn  # noqa: E402
-
-_ALPHABET = string.ascii_letters + string.digits
-
-
-def made_up_key() -> str:
-    return "c" + "m-" + "".join(secrets.choice(_ALPHABET) for _ in range(48))
 
 
 def run(count: int, active_share: float, latency: float, concurrency: int) -> dict[str, float]:
@@ -85,9 +81,7 @@ def main() -> int:
             f"{result['in_flight']:.0f} |"
         )
         print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    args.results.write_text(text)
-    print(text)
+    scan_bench.publish("\n".join(lines) + "\n", args.results)
     return 0
 
 

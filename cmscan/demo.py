@@ -25,13 +25,14 @@ _ALPHABET = string.ascii_letters + string.digits
 SAMPLE_PATH = "web/dist/assets/app.js"
 
 
-def _made_up_key() -> str:
+def made_up_key() -> str:
+    """A random key-shaped string, made here so that no key is stored anywhere."""
     return "cm-" + "".join(secrets.choice(_ALPHABET) for _ in range(48))
 
 
 def run_demo(format: Format) -> tuple[str, str]:
     """The rendered report, and the stand-in's address."""
-    live, disabled, stranger = (_made_up_key() for _ in range(3))
+    live, disabled, stranger = (made_up_key() for _ in range(3))
     bundle = (
         f"/* {SAMPLE_PATH} (sample) */\n"
         f'const client = new CrossModel({{apiKey: "{live}"}});\n'
