@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from cmscan.detector import Detector, is_binary
-from cmscan.gitrepo import Process, Repository
+from cmscan.gitrepo import Repository
 from cmscan.keys import Key
 from cmscan.stream import Hit, context_of, new_buffer, scan_stream
 
@@ -241,10 +241,9 @@ def scan_objects(
     """
     index = restarts = 0
     while index < len(oids):
-        command = repo.command("cat-file", "--batch", "--buffer")
         lines = (oid.encode("ascii") for oid in oids[index:])
         problem = ""
-        with Process(command, lines, repo.work_tree or repo.git_dir) as process:
+        with repo.start(["cat-file", "--batch", "--buffer"], lines) as process:
             try:
                 for scan in BatchReader(process.stdout, detector).objects():
                     oid = oids[index]

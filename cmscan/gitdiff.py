@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO
 
-from cmscan.gitrepo import Process, Repository, decode_path, read_records
+from cmscan.gitrepo import Repository, decode_path, read_records
 
 FIND_OBJECTS_PER_PASS = 1000
 """``--find-object`` options per diff-tree run (each run walks every commit once)."""
@@ -53,12 +53,12 @@ def introductions(
         ]
     for chunk in passes:
         options = [f"--find-object={oid}" for oid in chunk or ()]
-        command = repo.command(
+        command = [
             "diff-tree", "--stdin", "-r", "-m", "--root", "--no-abbrev", "-z", "--no-renames",
             "--no-ext-diff", "--no-textconv", *options,
-        )  # fmt: skip
+        ]  # fmt: skip
         lines = (oid.encode("ascii") for oid in commit_list)
-        with Process(command, lines, repo.work_tree or repo.git_dir) as process:
+        with repo.start(command, lines) as process:
             wanted_set = set(chunk) if chunk is not None else None
             found.extend(_introduced(_sections(process.stdout), parents, wanted_set))
             code, message = process.finish()

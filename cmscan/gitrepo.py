@@ -33,8 +33,10 @@ class Repository:
     """``None`` for a bare repository."""
     shallow: bool
 
-    def command(self, *args: str) -> list[str]:
-        return [_GIT, "--git-dir", self.git_dir, *args]
+    def start(self, args: Sequence[str], lines: Iterable[bytes] | None = None) -> Process:
+        """A git plumbing process in this repository, fed ``lines`` on stdin if given."""
+        command = [_GIT, "--git-dir", self.git_dir, *args]
+        return Process(command, lines, self.work_tree or self.git_dir)
 
     def shallow_commits(self) -> frozenset[str]:
         """Commits whose parents this clone does not have (git treats them as roots)."""

@@ -27,7 +27,7 @@ from cmscan.detector import Detector, Rules
 from cmscan.errors import UsageError
 from cmscan.gitdiff import Introduction, introductions
 from cmscan.gitmeta import ObjectInfo, read_info
-from cmscan.gitrepo import Process, Repository, read_records
+from cmscan.gitrepo import Repository, read_records
 from cmscan.model import Finding, ScanResult, Skipped
 from cmscan.parallel import available_cpus, batches, map_in_processes
 from cmscan.scanner import PARALLEL_MIN_BYTES, Progress
@@ -115,16 +115,16 @@ def scan_history(
 def _all_objects(repo: Repository) -> tuple[list[str], list[int], list[Skipped]]:
     """Blobs, commits and tags in pack order (fastest to read), their sizes, and what
     cannot be read."""
-    command = repo.command(
+    command = [
         "cat-file",
         "--batch-all-objects",
         "--unordered",
         "--batch-check=%(objecttype) %(objectname) %(objectsize)",
-    )
+    ]
     oids: list[str] = []
     sizes: list[int] = []
     unreadable: list[Skipped] = []
-    with Process(command, None, repo.work_tree or repo.git_dir) as process:
+    with repo.start(command) as process:
         for line in read_records(process.stdout, b"\n"):
             fields = line.split(b" ")
             if len(fields) == 3 and fields[0] in _SCANNED_TYPES:
@@ -143,13 +143,8 @@ def _range_commits(repo: Repository, revisions: str) -> tuple[list[str], dict[st
     """The commits of a ``rev-list`` range, and the parent counts of its merges."""
     if revisions.startswith("-"):
         raise UsageError(f"not a revision range: {revisions}")
-    process = Process(
-        repo.command("rev-list", "--parents", revisions, "--"),
-        None,
-        repo.work_tree or repo.git_dir,
-    )
-    with process:
-        lines = process.stdout.read().split(b"\n")
+    with repo.start(["rev-list", "--parents", revisions, "--"]) as process:
+        lines = list(read_records(process.stdout, b"\n"))
         code, message = process.finish()
     if code != 0:
         raise UsageError(f"bad revision range {revisions!r}: {message}")

@@ -15,7 +15,7 @@ from cmscan.catfile import Unreadable, scan_objects
 from cmscan.detector import Detector, Rules
 from cmscan.errors import UsageError
 from cmscan.gitdiff import raw_entries
-from cmscan.gitrepo import Process, Repository
+from cmscan.gitrepo import Repository
 from cmscan.model import Finding, ScanResult, Skipped
 from cmscan.walk import Excludes
 
@@ -53,12 +53,12 @@ def scan_staged(repo: Repository, options: StagedOptions) -> ScanResult:
 def _staged_blobs(repo: Repository, patterns: tuple[str, ...]) -> dict[str, list[str]]:
     """Each staged blob that differs from HEAD, with the paths it is staged at."""
     excludes = Excludes(patterns) if patterns else None
-    command = repo.command(
+    command = [
         "diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-ext-diff",
         "--no-textconv", "--ignore-submodules=all",
-    )  # fmt: skip
+    ]  # fmt: skip
     paths_of: dict[str, list[str]] = {}
-    with Process(command, None, repo.work_tree or repo.git_dir) as process:
+    with repo.start(command) as process:
         for entry in raw_entries(process.stdout):
             if isinstance(entry, tuple):
                 blob, path = entry
