@@ -111,7 +111,9 @@ class BatchReader:
         newlines = 0
         counted = start
         last_newline = start - 1
-        for match in self._detector.find(buf, start, stop, stop, binary=binary):
+        detector = self._detector
+        base64 = header.size <= detector.base64_limit
+        for match in detector.find(buf, start, stop, stop, binary=binary, base64=base64, low=start):
             key = Key(match.key)
             line = column = context = None
             if not binary:

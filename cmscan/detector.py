@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from cmscan.base64keys import TRIGGERS, decode_window
+from cmscan.grammar import KEY_BYTES, MAX_BODY, MIN_BODY
 from cmscan.randomness import RandomnessRules, looks_random
 
-KEY_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-MIN_BODY = 20
-MAX_BODY = 200
+__all__ = ["KEY_BYTES", "MAX_BODY", "MIN_BODY", "Detector", "Match", "Rules", "is_binary"]
 BINARY_SNIFF = 8000
 """Content with a NUL byte in its first 8,000 bytes is binary (git's rule)."""
 
@@ -27,6 +27,14 @@ _ESCAPE_WIDTH = 6
 # before, "cm" and an escaped "-", the longest body with every character escaped, and one
 # escape more to prove the body is maximal.
 MAX_SPAN = 1 + 2 + _ESCAPE_WIDTH * (MAX_BODY + 2)
+
+LOOKBEHIND = 8
+"""Bytes before a candidate that must stay readable: the byte before ``cm-``, or for base64
+the rest of the trigger's group and the group before it."""
+
+BASE64_LIMIT = 16 << 20
+"""Base64 is decoded in the first 16 MiB of each text file, stream or blob: every config,
+manifest, page and bundle whole, without tripling the work on logs of many GB."""
 
 ENCODINGS = {b"\\": "json-escape", b"%": "percent-encoding"}
 """How a key written with escapes is described in its finding."""
@@ -70,8 +78,10 @@ def is_binary(data: bytes | bytearray | memoryview, end: int | None = None, star
 class Detector:
     """Finds keys in buffers. Stateless after construction; one per worker is plenty."""
 
-    def __init__(self, rules: Rules | None = None) -> None:
+    def __init__(self, rules: Rules | None = None, base64_limit: int = BASE64_LIMIT) -> None:
         self.rules = rules or Rules()
+        self.base64_limit = base64_limit
+        """Scanners decode base64 only in the first ``base64_limit`` bytes of each input."""
         # "cm-" followed by at least min_body key characters; the body itself is read with a
         # second bounded match so a megabyte-long token costs max_body + 1 steps, not more.
         # Escaped dashes (JSON/JS "\u002d", URL "%2D") share the "cm" prefix, which keeps
@@ -80,6 +90,9 @@ class Detector:
             rb"cm(?:-(?=[A-Za-z0-9_-]{%d})|\\u002[dD]|%%2[dD])" % self.rules.min_body
         )
         self._body = re.compile(rb"[A-Za-z0-9_-]{%d,%d}" % (self.rules.min_body, MAX_BODY + 1))
+        # One literal search per encoded form: a single alternation would lose the regex
+        # engine's fast literal scan and cost ten times more.
+        self._encoded = [(re.compile(re.escape(literal)), place) for literal, place in TRIGGERS]
 
     def find(
         self,
@@ -89,13 +102,51 @@ class Detector:
         end: int,
         *,
         binary: bool,
+        base64: bool = False,
+        low: int = 0,
     ) -> Iterator[Match]:
-        """Yield keys that begin in ``buf[start:stop]``, reading no further than ``end``.
+        """Yield keys that begin in ``buf[start:stop]``, reading no further than ``end``, in
+        order of offset.
 
         ``buf[start - 1]`` must be valid whenever ``start > 0`` (the byte before a candidate
         decides whether it is one). A body that runs into ``end`` is taken to end there, so
         callers that stream must keep ``end - stop >= MAX_SPAN - 1`` until the last chunk.
+        With ``base64``, text is also searched for base64-encoded keys, reading back to
+        ``low`` (at most :data:`LOOKBEHIND` bytes before ``start`` are needed); such a
+        match starts at the group of 4 characters that holds the key's ``c``.
         """
+        plain = self._find_plain(buf, start, stop, end, binary)
+        encoded = []
+        if base64 and not binary:
+            encoded = list(self._find_base64(buf, start, stop, end, low))
+        if not encoded:
+            yield from plain
+            return
+        yield from sorted([*plain, *encoded], key=lambda match: match.offset)
+
+    def _find_base64(
+        self, buf: bytes | bytearray, start: int, stop: int, end: int, low: int
+    ) -> Iterator[Match]:
+        rules = self.rules
+        for literal, place in self._encoded:
+            for trigger in literal.finditer(buf, start, stop):
+                window = decode_window(buf, trigger.start(), place, low, end)
+                if window is None:
+                    continue
+                data, at = window.data, window.key_at
+                if at > 0 and data[at - 1] in KEY_BYTES:
+                    continue
+                body = self._body.match(data, at + 3)
+                if body is None or body.end() - body.start() > rules.max_body:
+                    continue
+                text = body.group().decode("ascii")
+                if len(text) < rules.min_body or not looks_random(text, rules.randomness):
+                    continue
+                yield Match(window.group, "cm-" + text, window.span(body.end()), "base64")
+
+    def _find_plain(
+        self, buf: bytes | bytearray, start: int, stop: int, end: int, binary: bool
+    ) -> Iterator[Match]:
         rules = self.rules
         for trigger in self._trigger.finditer(buf, start, end):
             offset = trigger.start()

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from cmscan.base64keys import TRIGGERS, decode_window
+
 PREFIX = "cm-"
 ELLIPSIS = "\u2026"
 _SHOWN = 4  # characters of the body shown at each end of a masked key
@@ -36,8 +38,33 @@ def mask(key: str) -> str:
 
 
 def scrub(text: str) -> str:
-    """Mask every key-shaped run in free text (messages, exception strings, log lines)."""
-    return _KEYLIKE.sub(lambda match: mask(match.group()), text)
+    """Mask every key-shaped run in free text (messages, exception strings, log lines),
+    written plainly or in base64."""
+    text = _KEYLIKE.sub(lambda match: mask(match.group()), text)
+    return _scrub_base64(text) if _ENCODED.search(text) else text
+
+
+_ENCODED = re.compile("|".join(literal.decode() for literal, _ in TRIGGERS))
+_PLACE = {literal.decode(): place for literal, place in TRIGGERS}
+_KEYLIKE_BYTES = re.compile(rb"cm-[A-Za-z0-9_-]{8,}")
+
+
+def _scrub_base64(text: str) -> str:
+    raw = text.encode("ascii", "replace")  # one byte per character: offsets agree
+    pieces: list[str] = []
+    done = 0
+    for trigger in _ENCODED.finditer(text):
+        if trigger.start() < done:
+            continue
+        window = decode_window(raw, trigger.start(), _PLACE[trigger.group()], done, len(raw))
+        if window is None:
+            continue
+        found = _KEYLIKE_BYTES.match(window.data, window.key_at)
+        if found is None:
+            continue
+        pieces += [text[done : window.group], mask(found.group().decode("ascii"))]
+        done = window.group + window.span(found.end())
+    return "".join(pieces) + text[done:]
 
 
 @dataclass(frozen=True, repr=False)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from cmscan.detector import MAX_SPAN, Detector, is_binary
+from cmscan.detector import LOOKBEHIND, MAX_SPAN, Detector, is_binary
 from cmscan.keys import Key, scrub
 
 DEFAULT_BUFFER = 1 << 20
@@ -107,7 +107,8 @@ def scan_stream(
     while True:
         at_end = filled < capacity
         stop = filled if at_end else filled - MAX_SPAN
-        for match in detector.find(buffer, start, stop, filled, binary=binary):
+        base64 = base < detector.base64_limit
+        for match in detector.find(buffer, start, stop, filled, binary=binary, base64=base64):
             line = column = None
             if lines is not None:
                 line, column = lines.locate(buffer, base, match.offset)
@@ -118,13 +119,13 @@ def scan_stream(
             hits.append(Hit(key, base + match.offset, line, column, context, match.encoding))
         if at_end:
             break
-        keep = stop - 1  # the byte before the next candidate must stay readable
+        keep = stop - LOOKBEHIND  # the bytes before the next candidate stay readable
         if lines is not None:
             lines.passing(buffer, base, keep)
         tail = filled - keep
         buffer[:tail] = buffer[keep:filled]  # a copy: the regions may overlap
         base += keep
-        start = 1
+        start = LOOKBEHIND
         got = _fill(reader, view, tail)
         size += got
         if on_read is not None:
