@@ -20,9 +20,17 @@ from typing import BinaryIO
 
 from cmscan.compressed import DecompressingReader
 from cmscan.detector import Detector
-from cmscan.formats import SEPARATOR, ArchiveLimits, Peeked, archive_kind, compression_of
+from cmscan.formats import (
+    SEPARATOR,
+    ArchiveLimits,
+    Peeked,
+    archive_kind,
+    compression_of,
+    utf16_of,
+)
 from cmscan.model import Finding, Skipped
 from cmscan.stream import Readable, scan_stream
+from cmscan.transcode import TranscodingReader
 
 
 @dataclass
@@ -116,11 +124,15 @@ class ArchiveScanner:
             else:
                 yield from self._archive(peeked, "tar", name, depth + 1, budget)
             return
-        counted = _Counted(peeked, budget)
+        text: Readable = peeked
+        encoding = utf16_of(peeked.head)
+        if encoding is not None:
+            text = TranscodingReader(peeked, encoding)  # type: ignore[arg-type]
+        counted = _Counted(text, budget)
         scan = scan_stream(counted, self._detector, self._buffer)
         self.bytes += counted.count
         for hit in scan.hits:
-            yield Finding.of_hit(hit, name, "archive")
+            yield Finding.of_hit(hit, name, "archive", encoding=hit.encoding or encoding)
         if decompressed is not None and decompressed.problem:
             yield Skipped(name, decompressed.problem)
         if counted.over:

@@ -158,9 +158,14 @@ class Detector:
                 body = self._body.match(buf, offset + 3, end)
                 if body is None:  # pragma: no cover - the lookahead guarantees a match
                     continue
-                if body.end() - body.start() > rules.max_body:
+                raw = body.group()
+                if binary:  # a length-prefixed string ends where its length says
+                    declared = _declared_body(buf, offset)
+                    if declared is not None and rules.min_body <= declared < len(raw):
+                        raw = raw[:declared]
+                if len(raw) > rules.max_body:
                     continue
-                text = body.group().decode("ascii")
+                text = raw.decode("ascii")
                 length, encoding = 3 + len(text), None
             else:
                 decoded = _unescape(buf, trigger.end(), end, buf[offset + 2 : offset + 3])
@@ -176,6 +181,26 @@ class Detector:
             if offset >= len(_SSH_DIR) and buf[offset - len(_SSH_DIR) : offset] == _SSH_DIR:
                 continue
             yield Match(offset, "cm-" + text, length, encoding)
+
+
+_SHORT_STRING = frozenset(b"zZ\xfa\xda")
+"""Python's marshal (``.pyc``): a short ASCII string's type byte (with or without the
+reference flag), then one length byte, then the bytes, then the next object's type byte,
+which may be a key character (``N`` for None)."""
+
+
+def _declared_body(buf: bytes | bytearray, offset: int) -> int | None:
+    """The body length that a length-prefixed string at ``offset`` declares, in the two
+    layouts whose next byte can glue onto a key: marshal's short strings and a Java class
+    file's ``CONSTANT_Utf8`` (tag 1, big-endian 2-byte length)."""
+    if offset < 2:
+        return None
+    size = buf[offset - 1]
+    if buf[offset - 2] in _SHORT_STRING or (
+        offset >= 3 and buf[offset - 3 : offset - 1] == b"\x01\x00"
+    ):
+        return size - 3
+    return None
 
 
 _HEX = frozenset(b"0123456789abcdefABCDEF")

@@ -27,7 +27,7 @@ from cmscan.formats import (
 )
 from cmscan.model import STDIN_PATH, Finding, ScanResult, Skipped, Source
 from cmscan.parallel import available_cpus, batches, map_in_processes
-from cmscan.stream import DEFAULT_BUFFER, StreamScan, new_buffer, scan_stream
+from cmscan.stream import DEFAULT_BUFFER, Readable, StreamScan, new_buffer, scan_stream
 from cmscan.walk import NOT_REGULAR, Excludes, FileTask, os_error_reason, walk
 
 DEFAULT_LIMITS = ArchiveLimits()
@@ -213,9 +213,14 @@ def scan_file(
             if archive_kind(peeked.head) == "tar":
                 outcome = _archive(peeked, "tar", task.path, detector, buffer, limits)
             else:
-                outcome = _outcome(
-                    scan_stream(peeked, detector, buffer, None, on_read), task.path, "file"
-                )
+                encoding = utf16_of(peeked.head)
+                text: Readable = peeked
+                if encoding is not None:
+                    from cmscan.transcode import TranscodingReader
+
+                    text = TranscodingReader(peeked, encoding)  # type: ignore[arg-type]
+                scan = scan_stream(text, detector, buffer, None, on_read)
+                outcome = _outcome(scan, task.path, "file", encoding)
             if decompressed.problem:
                 outcome = dataclasses.replace(
                     outcome, notes=(*outcome.notes, Skipped(task.path, decompressed.problem))

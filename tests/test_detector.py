@@ -180,3 +180,21 @@ def test_base62_key_in_minified_line() -> None:
     filler = b"function(e){return e.cm-1};var a=" * 30000
     data = filler + b'"' + key.encode() + b'"' + filler
     assert find(data) == [(len(filler) + 1, key)]
+
+
+@pytest.mark.parametrize("length", [20, 48, 51, 200])
+def test_length_prefixed_strings_end_where_their_length_says(length: int) -> None:
+    """marshal (.pyc) puts a type byte after the string (``N`` for None); a Java class
+    file's next constant may start with a letter. Both declare the length up front."""
+    key = make_key(length)
+    size = bytes([len(key)])
+    detector = Detector()
+    for data in (
+        b"\xe3\x00" + b"z" + size + key.encode() + b"N)",  # marshal short ASCII, then None
+        b"\xca\xfe\xba\xbe\x00" + b"\x01\x00" + size + key.encode() + b"\x01\x00\x04Code",
+    ):
+        found = list(detector.find(data, 0, len(data), len(data), binary=True))
+        assert [m.key for m in found] == [key]
+    glued = b"\x00\x00 " + key.encode() + b"Nx"  # no length prefix: the body runs on
+    found = [m.key for m in detector.find(glued, 0, len(glued), len(glued), binary=True)]
+    assert key not in found
