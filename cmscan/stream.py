@@ -65,6 +65,26 @@ def context_of(
     return _printable(scrub(before)) + masked + _printable(scrub(rest))
 
 
+IGNORE_MARK = b"cmscan:ignore"
+"""A line holding this (in a comment of any syntax) has its keys left out of reports."""
+_IGNORE_REACH = 4096
+"""How far along the line, on each side of a key, the mark is looked for."""
+
+
+def ignored_inline(buf: bytes | bytearray, offset: int, length: int, low: int, high: int) -> bool:
+    """Whether the line of the ``length``-byte key at ``offset`` carries :data:`IGNORE_MARK`
+    within :data:`_IGNORE_REACH` bytes of the key (looking no further than ``buf[low:high]``)."""
+    start = max(offset - _IGNORE_REACH, low)
+    cut = buf.rfind(b"\n", start, offset)
+    if cut >= 0:
+        start = cut + 1
+    end = min(offset + length + _IGNORE_REACH, high)
+    cut = buf.find(b"\n", offset + length, end)
+    if cut >= 0:
+        end = cut
+    return buf.find(IGNORE_MARK, start, end) >= 0
+
+
 def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in text)
 
@@ -76,9 +96,15 @@ class StreamScan:
     binary: bool
 
 
+_KEPT = max(LOOKBEHIND, _IGNORE_REACH)
+"""Bytes kept before the next candidate across a refill: what the detector reads back, and
+the stretch of line searched for an ignore mark."""
+MIN_BUFFER = 4 * (MAX_SPAN + _KEPT)
+
+
 def new_buffer(size: int = DEFAULT_BUFFER) -> bytearray:
-    if size < 4 * MAX_SPAN:
-        raise ValueError(f"buffer must hold at least {4 * MAX_SPAN} bytes")
+    if size < MIN_BUFFER:
+        raise ValueError(f"buffer must hold at least {MIN_BUFFER} bytes")
     return bytearray(size)
 
 
@@ -109,6 +135,8 @@ def scan_stream(
         stop = filled if at_end else filled - MAX_SPAN
         base64 = base < detector.base64_limit
         for match in detector.find(buffer, start, stop, filled, binary=binary, base64=base64):
+            if not binary and ignored_inline(buffer, match.offset, match.length, 0, filled):
+                continue
             line = column = None
             if lines is not None:
                 line, column = lines.locate(buffer, base, match.offset)
@@ -119,13 +147,13 @@ def scan_stream(
             hits.append(Hit(key, base + match.offset, line, column, context, match.encoding))
         if at_end:
             break
-        keep = stop - LOOKBEHIND  # the bytes before the next candidate stay readable
+        keep = stop - _KEPT  # the bytes before the next candidate stay readable
         if lines is not None:
             lines.passing(buffer, base, keep)
         tail = filled - keep
         buffer[:tail] = buffer[keep:filled]  # a copy: the regions may overlap
         base += keep
-        start = LOOKBEHIND
+        start = _KEPT
         got = _fill(reader, view, tail)
         size += got
         if on_read is not None:

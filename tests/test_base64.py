@@ -17,7 +17,7 @@ from cmscan.detector import MAX_SPAN, Detector
 from cmscan.gitrepo import open_repository
 from cmscan.history import HistoryOptions, scan_history
 from cmscan.keys import fingerprint, scrub
-from cmscan.stream import new_buffer, scan_stream
+from cmscan.stream import MIN_BUFFER, new_buffer, scan_stream
 from tests.gitutil import GitRepo
 from tests.keygen import BASE64URL, make_key
 
@@ -75,7 +75,7 @@ def test_random_base64_gives_nothing() -> None:
 def test_key_across_a_refill_boundary(shift: int) -> None:
     key = make_key(200)
     encoded = _b64("u:" + key).encode()
-    size = 4 * MAX_SPAN
+    size = MIN_BUFFER
     prefix = b"x" * (size - MAX_SPAN - 6 + shift) + b" "
     scan = scan_stream(io.BytesIO(prefix + encoded + b"\n"), DETECTOR, new_buffer(size))
     assert [(h.offset, h.key.fingerprint, h.encoding) for h in scan.hits] == [

@@ -11,7 +11,7 @@ import pytest
 from cmscan.cli import main
 from cmscan.detector import MAX_SPAN, Detector
 from cmscan.keys import fingerprint
-from cmscan.stream import new_buffer, scan_stream
+from cmscan.stream import MIN_BUFFER, new_buffer, scan_stream
 from tests.keygen import make_key
 
 DETECTOR = Detector()
@@ -70,7 +70,7 @@ def test_broken_escape_ends_the_body() -> None:
 def test_escaped_key_across_a_refill_boundary(shift: int) -> None:
     key = make_key(200)
     escaped = _json_escaped(key, every=True).encode()
-    size = 4 * MAX_SPAN
+    size = MIN_BUFFER
     prefix = b"x" * (size - MAX_SPAN - 10 + shift) + b" "
     scan = scan_stream(io.BytesIO(prefix + escaped + b'"\n'), DETECTOR, new_buffer(size))
     assert [(h.offset, h.key.fingerprint, h.encoding) for h in scan.hits] == [

@@ -10,11 +10,11 @@ import pytest
 
 from cmscan.detector import MAX_SPAN, Detector
 from cmscan.keys import Key, fingerprint
-from cmscan.stream import new_buffer, scan_stream
+from cmscan.stream import MIN_BUFFER, new_buffer, scan_stream
 from tests.keygen import make_key
 
 DETECTOR = Detector()
-SMALL = 4 * MAX_SPAN  # the smallest buffer allowed: boundaries everywhere
+SMALL = MIN_BUFFER  # the smallest buffer allowed: boundaries everywhere
 
 
 class Pipe(io.RawIOBase):
