@@ -12,6 +12,8 @@ from cmscan.model import Report
 class Format(str, enum.Enum):
     TEXT = "text"
     JSON = "json"
+    SARIF = "sarif"
+    GITHUB = "github"
 
 
 Renderer = Callable[[Report, bool], str]
@@ -20,6 +22,8 @@ Renderer = Callable[[Report, bool], str]
 _MODULES: dict[Format, str] = {
     Format.TEXT: "cmscan.report.text_format",
     Format.JSON: "cmscan.report.json_format",
+    Format.SARIF: "cmscan.report.sarif_format",
+    Format.GITHUB: "cmscan.report.github_format",
 }
 
 
