@@ -19,6 +19,7 @@ diffed first, and only the blobs they introduced and their messages are scanned.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -35,13 +36,16 @@ from cmscan.stream import Hit
 from cmscan.walk import Excludes
 
 _SCANNED_TYPES = frozenset({b"blob", b"commit", b"tag"})
+_RANGE_OPTION = re.compile(r"--not|--remotes=[^-].*")
 
 
 @dataclass(frozen=True)
 class HistoryOptions:
     rules: Rules = field(default_factory=Rules)
-    revisions: str | None = None
-    """A ``git rev-list`` range such as ``A..B``; ``None`` scans everything there is."""
+    revisions: str | tuple[str, ...] | None = None
+    """A ``git rev-list`` range such as ``A..B``, or several rev-list arguments such as
+    ``(tip, "--not", "--remotes=origin")`` (what a push sends); ``None`` scans everything
+    there is."""
     excludes: tuple[str, ...] = ()
     workers: int = 0
     """Worker processes for the object scan; 0 means one per available CPU."""
@@ -139,15 +143,26 @@ def _all_objects(repo: Repository) -> tuple[list[str], list[int], list[Skipped]]
     return oids, sizes, unreadable
 
 
-def _range_commits(repo: Repository, revisions: str) -> tuple[list[str], dict[str, int]]:
-    """The commits of a ``rev-list`` range, and the parent counts of its merges."""
-    if revisions.startswith("-"):
-        raise UsageError(f"not a revision range: {revisions}")
-    with repo.start(["rev-list", "--parents", revisions, "--"]) as process:
+def _range_commits(
+    repo: Repository, revisions: str | tuple[str, ...]
+) -> tuple[list[str], dict[str, int]]:
+    """The commits of a ``rev-list`` range, and the parent counts of its merges.
+
+    A range given as one string is one argument and never an option; of several
+    arguments, only ``--not`` and ``--remotes=PATTERN`` may be options (a range must never
+    turn into other git options). No arguments mean no commits."""
+    arguments = (revisions,) if isinstance(revisions, str) else revisions
+    for argument in arguments:
+        allowed = not isinstance(revisions, str) and _RANGE_OPTION.fullmatch(argument)
+        if argument.startswith("-") and not allowed:
+            raise UsageError(f"not a revision range: {argument}")
+    if not arguments:
+        return [], {}
+    with repo.start(["rev-list", "--parents", *arguments, "--"]) as process:
         lines = list(read_records(process.stdout, b"\n"))
         code, message = process.finish()
     if code != 0:
-        raise UsageError(f"bad revision range {revisions!r}: {message}")
+        raise UsageError(f"bad revision range {' '.join(arguments)!r}: {message}")
     commits: list[str] = []
     merges: dict[str, int] = {}
     for line in lines:
