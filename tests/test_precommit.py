@@ -27,12 +27,14 @@ from tests.keygen import make_key
 
 URL = "https://github.com/cmscan/cmscan"
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
+_TOP_KEYS = ("repos:", "default_install_hook_types:")
 
 
 def readme_configs() -> list[str]:
     """The ``.pre-commit-config.yaml`` blocks of the README, as users would paste them."""
     text = (PROJECT / "README.md").read_text(encoding="utf-8")
-    return [block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if URL in block]
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    return [block for block in blocks if URL in block and block.lstrip().startswith(_TOP_KEYS)]
 
 
 @dataclass(frozen=True)
