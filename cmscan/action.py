@@ -197,6 +197,9 @@ def main() -> int:
     except UsageError as error:
         _print(Annotation("error", "cmscan: invalid input", str(error)).command())
         return EXIT_USAGE
+    except OSError as error:
+        _print(Annotation("error", "cmscan", f"cannot prepare the scan: {error}").command())
+        return EXIT_ERROR
     for notice in run.notices:
         _print(Annotation("notice", "cmscan", notice).command())
     code = _run_cmscan(run.argv, workspace)

@@ -19,7 +19,7 @@ from typing import Any
 
 from cmscan.advice import advise, place_of
 from cmscan.formats import SEPARATOR
-from cmscan.model import Finding, Report, Status, Verdict
+from cmscan.model import Finding, Report, Status
 
 _SHORT_ID = 12
 
@@ -128,16 +128,8 @@ def message(report: Report, finding: Finding) -> str:
         f"in {describe(finding_fields(finding))}."
     ]
     if verdict.reason:
-        lines.append(f"Verification: {verdict.reason}.")
+        lines.append(f"Verification: {verdict.reason.rstrip('.')}.")
     lines.append("What to do:")
     steps = advise(verdict.status, [place_of(finding)])
     lines.extend(f"{number}. {step}" for number, step in enumerate(steps, 1))
     return "\n".join(lines)
-
-
-def verdict_fields(verdict: Verdict) -> dict[str, Any]:
-    return {
-        "status": verdict.status,
-        "balance_usd": verdict.balance_usd,
-        "status_reason": verdict.reason,
-    }
