@@ -27,7 +27,7 @@ from cmscan.report.sarif_format import (
 )
 from cmscan.standin import ACCOUNT_DISABLED, INACTIVE, INVALID, Behaviour, StandIn
 from tests.gitutil import GitRepo
-from tests.keygen import BASE62, make_key
+from tests.keygen import BASE62, PREFIX, make_key
 from tests.runner import cmscan_executable
 
 SCHEMA = Path(__file__).parent / "data" / "schemas" / "sarif-schema-2.1.0.json"
@@ -253,7 +253,7 @@ def test_scan_writes_valid_sarif(validator: Draft7Validator, tmp_path: Path) -> 
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("res/raw/config.json", f'{{\n  "key": "{other}"\n}}\n')
     (root / "app.apk").write_bytes(archive.getvalue())
-    (root / "clean.txt").write_text("cm-tooltip-autocomplete-disabled\n")
+    (root / "clean.txt").write_text(PREFIX + "tooltip-autocomplete-disabled\n")  # CodeMirror
     os.symlink("/etc/hostname", root / "outside")
     output = tmp_path / "report.sarif"
     process = subprocess.run(
