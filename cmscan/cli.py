@@ -217,6 +217,18 @@ def scan(
     metavar="A..B",
     help="Only the commits of this range (any git rev-list range, e.g. main..feature).",
 )
+@click.option(
+    "--pre-push",
+    is_flag=True,
+    help="Only the commits a push sends (pre-push hook): from pre-commit's "
+    "PRE_COMMIT_FROM_REF/TO_REF, else git's pre-push hook input on stdin.",
+)
+@click.option(
+    "--remote",
+    metavar="NAME",
+    help="With --pre-push: the remote pushed to (a git hook's $1; pre-commit says it "
+    "itself); commits its remote-tracking refs hold are not scanned again.",
+)
 @_exclude("Don't report keys at paths matching this gitignore-style pattern (repeatable).")
 @run_options
 @click.pass_context
@@ -224,20 +236,31 @@ def history(
     ctx: click.Context,
     repo: str,
     since: str | None,
-    revisions: str | None,
+    revisions: str | tuple[str, ...] | None,
+    pre_push: bool,
+    remote: str | None,
     exclude: tuple[str, ...],
     run: RunOptions,
 ) -> None:
     """Scan every blob and message a git repository holds: all refs, stashes, unreachable
-    objects. --since/--range limit it to what some commits introduced."""
+    objects. --since/--range/--pre-push limit it to what some commits introduced."""
     from cmscan.gitrepo import open_repository
     from cmscan.history import HistoryOptions, scan_history
 
-    if since is not None and revisions is not None:
-        raise UsageError("use --since or --range, not both")
+    if [since is not None, revisions is not None, pre_push].count(True) > 1:
+        raise UsageError("use one of --since, --range and --pre-push, not several")
+    if remote is not None and not pre_push:
+        raise UsageError("--remote goes with --pre-push")
     if since is not None:
         revisions = f"{since}..HEAD"
     repository = open_repository(repo)
+    if pre_push:
+        from cmscan.prepush import pushed_range
+
+        pushed = pushed_range(repository, os.environ, _hook_input, remote)
+        if not run.quiet:
+            _say(f"pre-push: scanning {pushed.description}")
+        revisions = pushed.revisions
     progress = _progress(run.quiet, unit="objects")
     started = time.monotonic()
     try:
@@ -247,7 +270,22 @@ def history(
     finally:
         if progress is not None:
             progress.close()
+    if pre_push and revisions is not None and result.findings and not run.quiet:
+        _say(
+            "pre-push: keys in commits being pushed; take them out of those commits "
+            "(git rebase -i, git commit --amend) before pushing"
+        )
     _finish(ctx, result, run, started)
+
+
+def _hook_input() -> bytes:
+    """git's pre-push hook input (stdin), never waited for at a terminal."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError(
+            "--pre-push reads the refs being pushed from pre-commit "
+            "(PRE_COMMIT_FROM_REF/TO_REF) or from git's pre-push hook input on stdin"
+        )
+    return sys.stdin.buffer.read()
 
 
 @cli.command()
