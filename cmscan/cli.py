@@ -351,6 +351,50 @@ def demo(format_: str) -> None:
     _say(f"demo: verified against a local stand-in at {base_url}; nothing left this machine")
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--dry-run", is_flag=True, help="List the keys that would be masked; write nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also rewrite files inside a git work tree (its history still holds the key).",
+)
+@_exclude("Skip paths matching this gitignore-style pattern (repeatable).")
+@_with(_VERBOSITY)
+@click.pass_context
+def redact(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    dry_run: bool,
+    force: bool,
+    exclude: tuple[str, ...],
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Rewrite files with each key replaced by its masked form (cm-Q7fL…k2Zp).
+
+    Plain and gzip/bzip2/xz-compressed text is rewritten atomically, keeping mode, owner
+    and times; every other byte stays as it was and files without keys are not touched.
+    Archives, binary files and files in a git work tree (without --force) are refused.
+    Exit 1 if keys remain (refused files, unreadable files, or found by --dry-run)."""
+    from cmscan.redact import RedactOptions, Tally, describe, redact_paths
+
+    for target in paths:
+        if not os.path.lexists(target):
+            raise UsageError(f"no such file or directory: {target}")
+    options = RedactOptions(dry_run=dry_run, force=force, excludes=exclude)
+    tally = Tally()
+    for outcome in redact_paths(paths, options):
+        tally = tally.add(outcome)
+        for line in describe(outcome, verbose):
+            click.echo(scrub(line))
+        if verbose and outcome.status in ("clean", "ignored"):
+            _say(f"{outcome.path}: {outcome.reason or 'no keys'}")
+    if not quiet:
+        _say(tally.summary(dry_run))
+    ctx.exit(EXIT_FINDINGS if tally.keys_remain(dry_run) else EXIT_OK)
+
+
 def _finish(ctx: click.Context, result: ScanResult, run: RunOptions, started: float) -> None:
     """Verify if asked, render and write the report, say what needs saying, and exit."""
     verdicts = _verify(result.keys, run) if run.gateway is not None else {}
