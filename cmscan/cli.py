@@ -7,12 +7,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
 
 from cmscan import __version__
+from cmscan.config import Config
 from cmscan.errors import CmscanError, UsageError
 from cmscan.gatewayconfig import (
     DEFAULT_BASE_URL,
@@ -46,6 +47,10 @@ class RunOptions:
     quiet: bool
     gateway: GatewaySettings | None
     """Where and how to verify keys; ``None`` unless ``--verify``."""
+    config: Config = field(default_factory=Config)
+    """The project config (``--config``, or ``.cmscan.yaml`` at the scan root)."""
+    baseline: str | None = None
+    write_baseline: str | None = None
 
 
 _REPORT_OPTIONS = [
@@ -117,6 +122,24 @@ _GATEWAY_OPTIONS = [
         help="Keys verified at the same time (never more requests in flight).",
     ),
 ]
+_PROJECT_OPTIONS = [
+    click.option(
+        "--config",
+        "config_file",
+        metavar="FILE",
+        help="Project config to use instead of the .cmscan.yaml at the scan root.",
+    ),
+    click.option(
+        "--baseline",
+        metavar="FILE",
+        help="Known findings (fingerprint and path) to leave out of the report and exit code.",
+    ),
+    click.option(
+        "--write-baseline",
+        metavar="FILE",
+        help="Record this run's findings in FILE as known (they then count as baselined).",
+    ),
+]
 _VERBOSITY = [
     click.option("-v", "--verbose", is_flag=True, help="More diagnostics on stderr."),
     click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr."),
@@ -134,23 +157,75 @@ def run_options(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        verify = kwargs.pop("verify")
-        base_url = kwargs.pop("base_url")
-        timeout = kwargs.pop("verify_timeout")
-        concurrency = kwargs.pop("verify_concurrency")
+        config = _load_config(kwargs.pop("config_file"), kwargs)
+        if config.refused and not kwargs["quiet"]:
+            _say(
+                f"ignoring {', '.join(config.refused)} in {config.path}: a config found in the "
+                "scanned tree cannot turn verification on or choose where keys go "
+                "(use --verify, --base-url or --config)"
+            )
+        given = _given(click.get_current_context(), config)
+        verify = given("verify", config.verify.enabled)
+        base_url = given("base_url", config.verify.base_url)
+        timeout = given("verify_timeout", config.verify.timeout)
+        concurrency = given("verify_concurrency", config.verify.concurrency)
         gateway = _gateway_settings(base_url, timeout, concurrency) if verify else None
+        kwargs["exclude"] = (*config.excludes, *kwargs["exclude"])
         run = RunOptions(
-            format=Format(kwargs.pop("format_")),
+            format=Format(given("format_", config.format)),
             output=kwargs.pop("output"),
-            fail_on=kwargs.pop("fail_on"),
+            fail_on=given("fail_on", config.fail_on),
             verbose=kwargs.pop("verbose"),
             quiet=kwargs.pop("quiet"),
             gateway=gateway,
+            config=config,
+            baseline=kwargs.pop("baseline"),
+            write_baseline=kwargs.pop("write_baseline"),
         )
+        for name in ("verify", "base_url", "verify_timeout", "verify_concurrency", "format_"):
+            kwargs.pop(name)
+        kwargs.pop("fail_on")
         return command(*args, run=run, **kwargs)
 
-    options = [*_REPORT_OPTIONS, _fail_on("any"), _VERIFY_FLAG, *_GATEWAY_OPTIONS, *_VERBOSITY]
+    options = [
+        *_REPORT_OPTIONS,
+        _fail_on("any"),
+        _VERIFY_FLAG,
+        *_GATEWAY_OPTIONS,
+        *_PROJECT_OPTIONS,
+        *_VERBOSITY,
+    ]
     return _with(options)(wrapper)  # type: ignore[arg-type,return-value]
+
+
+def _load_config(explicit: str | None, kwargs: dict[str, Any]) -> Config:
+    """``--config FILE``, else the ``.cmscan.yaml`` at the scan root (a directory given to
+    ``scan``, or the work tree of ``history``/``staged``), else the defaults."""
+    from cmscan.config import discover, load_config, work_tree_of
+
+    if explicit is not None:
+        return load_config(explicit)
+    if "paths" in kwargs:
+        targets = kwargs["paths"] or (".",)
+        root = targets[0] if os.path.isdir(targets[0]) else None
+    else:
+        root = work_tree_of(kwargs.get("repo", "."))
+    found = discover(root)
+    return load_config(found, discovered=True) if found is not None else Config()
+
+
+def _given(ctx: click.Context, config: Config) -> Callable[[str, Any], Any]:
+    """``value(name, from_config)``: the command line or environment wins, then the config,
+    then the option's default."""
+    from click.core import ParameterSource
+
+    def value(name: str, from_config: Any) -> Any:
+        source = ctx.get_parameter_source(name)
+        if from_config is not None and source in (None, ParameterSource.DEFAULT):
+            return from_config
+        return ctx.params[name]
+
+    return value
 
 
 class _Cli(click.Group):
@@ -198,7 +273,7 @@ def scan(
     try:
         result = scan_paths(
             targets,
-            ScanOptions(excludes=exclude),
+            ScanOptions(excludes=exclude, rules=run.config.rules, limits=run.config.limits),
             stdin=sys.stdin.buffer if STDIN_PATH in targets else None,
             progress=progress,
         )
@@ -265,7 +340,9 @@ def history(
     started = time.monotonic()
     try:
         result = scan_history(
-            repository, HistoryOptions(revisions=revisions, excludes=exclude), progress
+            repository,
+            HistoryOptions(rules=run.config.rules, revisions=revisions, excludes=exclude),
+            progress,
         )
     finally:
         if progress is not None:
@@ -299,7 +376,8 @@ def staged(ctx: click.Context, repo: str, exclude: tuple[str, ...], run: RunOpti
     from cmscan.staged import StagedOptions, scan_staged
 
     started = time.monotonic()
-    result = scan_staged(open_repository(repo), StagedOptions(excludes=exclude))
+    options = StagedOptions(rules=run.config.rules, excludes=exclude)
+    result = scan_staged(open_repository(repo), options)
     if not run.quiet:
         _say(f"staged: scanned {result.files:,} files, {result.bytes:,} bytes")
     _finish(ctx, result, run, started)
@@ -396,12 +474,39 @@ def redact(
 
 
 def _finish(ctx: click.Context, result: ScanResult, run: RunOptions, started: float) -> None:
-    """Verify if asked, render and write the report, say what needs saying, and exit."""
+    """Take out what is known, verify if asked, render and write the report, say what
+    needs saying, and exit."""
+    result = _suppress(result, run)
     verdicts = _verify(result.keys, run) if run.gateway is not None else {}
     report = Report(result, __version__, verdicts)
     _emit(report, run.format, run.output)
     _diagnose(report, run, time.monotonic() - started)
     ctx.exit(_exit_code([report.verdict(key).status for key in report.result.keys], run.fail_on))
+
+
+def _suppress(result: ScanResult, run: RunOptions) -> ScanResult:
+    """Leave out allowlisted keys and baselined findings; write a new baseline if asked."""
+    if not (run.config.allowlist or run.baseline or run.write_baseline):
+        return result
+    from cmscan.baseline import Entry, read_baseline, render_baseline, suppress
+
+    known = read_baseline(run.baseline) if run.baseline is not None else None
+    if run.write_baseline is not None:
+        entries = {
+            Entry.of(f) for f in result.findings if f.key.fingerprint not in run.config.allowlist
+        }
+        try:
+            from cmscan.output import write_report
+
+            write_report(render_baseline(entries), run.write_baseline, sys.stdout)
+        except OSError as error:
+            raise UsageError(
+                f"cannot write the baseline {run.write_baseline}: {error.strerror}"
+            ) from None
+        if not run.quiet:
+            _say(f"wrote {len(entries)} baseline entries to {run.write_baseline}")
+        known = frozenset(entries) | (known or frozenset())
+    return suppress(result, run.config.allowlist, known)
 
 
 def _verify(keys: Sequence[Key], run: RunOptions) -> dict[str, Verdict]:

@@ -49,6 +49,8 @@ class Rules:
     min_body: int = MIN_BODY
     max_body: int = MAX_BODY
     randomness: RandomnessRules = field(default_factory=RandomnessRules)
+    base64_bytes: int = BASE64_LIMIT
+    """Base64 is decoded in this many first bytes of each input (see :data:`BASE64_LIMIT`)."""
 
     def __post_init__(self) -> None:
         if not MIN_BODY <= self.min_body <= self.max_body <= MAX_BODY:
@@ -78,9 +80,9 @@ def is_binary(data: bytes | bytearray | memoryview, end: int | None = None, star
 class Detector:
     """Finds keys in buffers. Stateless after construction; one per worker is plenty."""
 
-    def __init__(self, rules: Rules | None = None, base64_limit: int = BASE64_LIMIT) -> None:
+    def __init__(self, rules: Rules | None = None) -> None:
         self.rules = rules or Rules()
-        self.base64_limit = base64_limit
+        self.base64_limit = self.rules.base64_bytes
         """Scanners decode base64 only in the first ``base64_limit`` bytes of each input."""
         # "cm-" followed by at least min_body key characters; the body itself is read with a
         # second bounded match so a megabyte-long token costs max_body + 1 steps, not more.

@@ -66,6 +66,19 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """Findings left out of a report on purpose, and baseline entries nothing matched."""
+
+    allowlisted: int = 0
+    """Findings of keys on the config's allowlist."""
+    baselined: int = 0
+    """Findings already in the baseline."""
+    stale: tuple[tuple[str | None, str], ...] = ()
+    """``(path, fingerprint)`` of baseline entries this scan did not find (fixed, or not
+    scanned this time)."""
+
+
+@dataclass(frozen=True)
 class ScanResult:
     findings: tuple[Finding, ...]
     files: int
@@ -75,6 +88,8 @@ class ScanResult:
     """Commit and tag messages scanned (history)."""
     unit: str = "file"
     """What ``files`` counts: ``file``, or ``blob`` for history."""
+    suppression: Suppression | None = None
+    """What an allowlist or baseline took out (``None`` when neither was used)."""
 
     @property
     def keys(self) -> tuple[Key, ...]:

@@ -50,6 +50,8 @@ class ScanOptions:
     workers: int = 0
     """Worker processes; 0 means one per available CPU, 1 means scan in this process."""
     parallel_min_bytes: int = PARALLEL_MIN_BYTES
+    limits: ArchiveLimits = DEFAULT_LIMITS
+    """Caps on archives: nesting depth, bytes decompressed, expansion ratio."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def _scan_batch(
     on_read = (lambda count: progress.advance(0, count)) if progress is not None else None
     outcomes = []
     for task in tasks:
-        outcomes.append(scan_file(task, detector, buffer, on_read))
+        outcomes.append(scan_file(task, detector, buffer, on_read, options.limits))
         if progress is not None:
             progress.advance(1, 0)
     return outcomes

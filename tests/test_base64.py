@@ -13,7 +13,7 @@ import pytest
 
 from cmscan.base64keys import WINDOW
 from cmscan.cli import main
-from cmscan.detector import MAX_SPAN, Detector
+from cmscan.detector import MAX_SPAN, Detector, Rules
 from cmscan.gitrepo import open_repository
 from cmscan.history import HistoryOptions, scan_history
 from cmscan.keys import fingerprint, scrub
@@ -86,7 +86,7 @@ def test_key_across_a_refill_boundary(shift: int) -> None:
 def test_only_the_first_bytes_of_an_input_are_decoded() -> None:
     key = make_key()
     line = b"Authorization: Basic " + _b64("u:" + key).encode() + b"\n"
-    detector = Detector(base64_limit=2 << 20)
+    detector = Detector(Rules(base64_bytes=2 << 20))
     early = b"x\n" * 1000 + line
     late = b"x\n" * (3 << 20) + line
     for data, count in ((early, 1), (late, 0)):

@@ -11,18 +11,26 @@ from cmscan.model import Finding, Report, Verdict
 
 def render(report: Report, color: bool = False) -> str:
     result = report.result
+    summary: dict[str, Any] = {
+        "files": result.files,
+        "bytes": result.bytes,
+        "messages": result.messages,
+        "findings": len(result.findings),
+        "keys": len(result.keys),
+        "by_status": report.by_status(),
+        "skipped": [{"path": item.path, "reason": item.reason} for item in result.skipped],
+    }
+    suppression = result.suppression
+    if suppression is not None:
+        summary["allowlisted"] = suppression.allowlisted
+        summary["baselined"] = suppression.baselined
+        summary["stale_baseline"] = [
+            {"fingerprint": fingerprint, "path": path} for path, fingerprint in suppression.stale
+        ]
     document = {
         "cmscan_version": report.version,
         "findings": [_finding(report, finding) for finding in result.findings],
-        "summary": {
-            "files": result.files,
-            "bytes": result.bytes,
-            "messages": result.messages,
-            "findings": len(result.findings),
-            "keys": len(result.keys),
-            "by_status": report.by_status(),
-            "skipped": [{"path": item.path, "reason": item.reason} for item in result.skipped],
-        },
+        "summary": summary,
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

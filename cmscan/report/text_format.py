@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from cmscan.advice import advise, place_of
 from cmscan.keys import Key
-from cmscan.model import Finding, Report, Status, Verdict
+from cmscan.model import Finding, Report, Status, Suppression, Verdict
 from cmscan.walk import LINK_OUT_OF_TREE
 
 _RESET = "\033[0m"
@@ -62,6 +62,7 @@ def render(report: Report, color: bool = False) -> str:
     if result.messages:
         scanned += f" and {_count(result.messages, 'commit and tag message')}"
     lines.append(f"Scanned {scanned} ({_size(result.bytes)}).")
+    lines.extend(_suppressed(result.suppression))
     links = [item for item in result.skipped if item.reason == LINK_OUT_OF_TREE]
     problems = [item for item in result.skipped if item.reason != LINK_OUT_OF_TREE]
     if problems:
@@ -148,3 +149,24 @@ def _size(count: int) -> str:
         if count >= scale:
             return f"{count / scale:,.1f} {unit}"
     return f"{count:,} bytes"
+
+
+def _suppressed(suppression: Suppression | None) -> list[str]:
+    if suppression is None:
+        return []
+    lines = []
+    if suppression.allowlisted or suppression.baselined:
+        lines.append(
+            f"Not reported: {suppression.baselined} in the baseline, "
+            f"{suppression.allowlisted} allowlisted in the config."
+        )
+    if suppression.stale:
+        count = len(suppression.stale)
+        lines.append(f"Stale baseline entries ({count}, found nowhere in this scan):")
+        lines.extend(
+            f"  {path or '(commit message)'}  {fingerprint[:16]}…"
+            for path, fingerprint in suppression.stale[:_MAX_SKIPPED_SHOWN]
+        )
+        if count > _MAX_SKIPPED_SHOWN:
+            lines.append(f"  ... and {count - _MAX_SKIPPED_SHOWN} more (all are in --format json)")
+    return lines
