@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -13,6 +15,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args == ["--version"]:
         sys.stdout.write(f"cmscan, version {__version__}\n")
         return 0
+    from cmscan.cli import EXIT_INTERRUPTED
     from cmscan.cli import main as run_cli
 
-    return run_cli(args)
+    code = run_cli(args)
+    if code == EXIT_INTERRUPTED:
+        # Interrupted: the report was not written and nothing is left to clean up. Leave
+        # now rather than let interpreter shutdown join worker-pool threads whose workers
+        # were just killed (which can print their own errors).
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    return code

@@ -48,18 +48,33 @@ def map_in_processes(
     """``function`` applied to each run in forked worker processes; results in run order.
 
     ``on_result(run, result)`` is called in this process as each run finishes (progress).
+    Workers ignore Ctrl-C from birth; the parent takes the interrupt (or any error) and
+    kills them at once, rather than waiting for the runs they hold.
     """
     import multiprocessing
+    import signal
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     results: dict[int, R] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(function, run): index for index, run in enumerate(runs)}
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the forks inherit it
+        try:
+            futures = {pool.submit(function, run): index for index, run in enumerate(runs)}
+        finally:
+            signal.signal(signal.SIGINT, handler)
         for future in as_completed(futures):
             index = futures[future]
             results[index] = future.result()
             if on_result is not None:
                 on_result(runs[index], results[index])
+    except BaseException:
+        # No public way to stop busy workers before Python 3.14's kill_workers().
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [results[index] for index in range(len(runs))]
