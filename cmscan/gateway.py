@@ -46,6 +46,9 @@ _KNOWN_401_CODES: dict[str | None, Status] = {
 
 def check_base_url(url: str) -> str:
     """The base URL without a trailing slash; :class:`UsageError` unless it is safe to use."""
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        # urllib would send these into the request line or headers (header injection)
+        raise UsageError("the base URL must not contain spaces or control characters")
     parsed = urllib.parse.urlsplit(url)
     if parsed.username is not None or parsed.password is not None:
         raise UsageError("the base URL must not contain credentials")
@@ -228,7 +231,9 @@ def _read(stream: Any, deadline: float) -> bytes:
         if time.monotonic() > deadline:
             raise _Refused("the answer took longer than the timeout")
         try:
-            chunk = stream.read(_READ_BLOCK)
+            # read1: whatever one receive brings, so a server that drips its answer a
+            # byte at a time still meets the deadline
+            chunk = stream.read1(_READ_BLOCK)
         except OSError as error:
             raise _Refused(f"reading the answer failed: {_network_reason(error)}") from None
         if not chunk:

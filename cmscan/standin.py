@@ -49,6 +49,13 @@ class Behaviour:
     no_code_401: bool = False
     """A 401 without ``error.code`` (as ``x-api-key`` requests get)."""
     usage_status: int = 200
+    huge_body: int = 0
+    """Answer 200 with a body of this many bytes (a hostile or broken gateway)."""
+    drip: float = 0.0
+    """Send the answer one byte at a time, this many seconds apart (a slow drip)."""
+    echo_key: bool = False
+    """Answer 401 with the key itself in the error message, as careless servers do."""
+    extra_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -162,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             # request the moment it has read this one
             with state.lock:
                 state.in_flight -= 1
-        self._send(status, body, headers)
+        self._send(status, body, headers, behaviour)
 
     def _answer(
         self, key: str | None, behaviour: Behaviour, count: int
@@ -181,6 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
             return _reply(behaviour.fail_status, _error("try again", kind, code), headers)
         if behaviour.malformed:
             return _reply(200, b"<html>not json</html>")
+        if behaviour.echo_key:
+            message = f"Incorrect API key provided: {key}"
+            return _reply(401, _error(message, "authentication_error", "invalid_api_key"))
         if behaviour.status != ACTIVE:
             code = None if behaviour.no_code_401 else _ERROR_CODES[behaviour.status]
             return _reply(401, _error("authentication failed", "authentication_error", code))
@@ -208,15 +218,32 @@ class _Handler(BaseHTTPRequestHandler):
         }
         return _reply(200, json.dumps({"currency": "USD", **windows}).encode())
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, headers: dict[str, str], behaviour: Behaviour
+    ) -> None:
+        if behaviour.huge_body:
+            status, body = 200, b""
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(behaviour.huge_body or len(body)))
         self.send_header("x-request-id", f"req_cm_{int(time.time() * 1e6):x}")
-        for name, value in (headers or {}).items():
+        for name, value in {**headers, **behaviour.extra_headers}.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            if behaviour.huge_body:
+                chunk = b"[" + b"0," * (1 << 15)
+                for _ in range(0, behaviour.huge_body, len(chunk)):
+                    self.wfile.write(chunk)
+            elif behaviour.drip:
+                for index in range(len(body)):
+                    self.wfile.write(body[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(behaviour.drip)
+            else:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up: as it should
+            self.close_connection = True
 
 
 def _reply(
