@@ -404,6 +404,8 @@ def verify(
     from cmscan.keylines import read_key_lines
     from cmscan.report import verify_format
 
+    if Format(format_) not in (Format.TEXT, Format.JSON):
+        raise UsageError(f"cmscan verify writes text or json, not {format_}")
     settings = _gateway_settings(base_url, verify_timeout, verify_concurrency)
     lines = read_key_lines(sys.stdin.buffer.read())
     run = RunOptions(Format(format_), output, fail_on, verbose, quiet, settings)

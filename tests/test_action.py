@@ -399,3 +399,35 @@ def test_file_names_cannot_issue_workflow_commands(tmp_path: Path) -> None:
     assert run.code == 0, run.stdout + run.stderr
     assert "::warning title=injected::owned" in run.stdout  # relayed, but inert
     assert not [a for a in run.annotations if "injected" in a.properties.get("title", "")]
+
+
+def _readme_workflow() -> dict[str, Any]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## GitHub Action\n", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("\n```", 1)[0]
+    return yaml.safe_load(block)  # type: ignore[no-any-return]
+
+
+def test_the_readme_workflow_runs(tmp_path: Path) -> None:
+    """The workflow users paste uses real inputs and outputs, and works as it stands."""
+    workflow = _readme_workflow()
+    assert workflow["permissions"] == {"contents": "read", "security-events": "write"}
+    steps = workflow["jobs"]["cmscan"]["steps"]
+    checkout, scan, upload = steps
+    assert checkout["with"]["fetch-depth"] == 0
+    assert scan["uses"] == "cmscan/cmscan@v0.1.0" and scan["id"] == "cmscan"
+    assert set(scan["with"]) <= set(ACTION["inputs"])
+    used = re.findall(r"steps\.cmscan\.outputs\.([\w-]+)", json.dumps(upload))
+    assert used and set(used) <= set(ACTION["outputs"])
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert upload["if"].startswith("always()")  # the report is wanted when keys fail the job
+
+    key = make_key()
+    runner = Runner(tmp_path)
+    repo = GitRepo(runner.workspace)
+    repo.commit("leak", ("config.js", f"const key = '{key}';\n"))
+    repo.commit("remove it", ("config.js", "const key = process.env.KEY;\n"))
+    run = runner.run(**{name: str(value) for name, value in scan["with"].items()})
+    assert run.code == 1, run.stdout + run.stderr
+    assert run.outputs["findings"] == "1"
+    assert key not in run.everything()

@@ -349,3 +349,16 @@ def test_history(validator: Draft7Validator, tmp_path: Path) -> None:
     assert "path" not in message["properties"]
     summary = _run(document)["properties"]["summary"]
     assert (summary["unit"], summary["findings"], summary["keys"]) == ("blob", 2, 2)
+
+
+@pytest.mark.parametrize("format_", ["sarif", "github"])
+def test_verify_command_refuses_the_ci_formats(format_: str) -> None:
+    """``cmscan verify`` has no places to point at: text or json only, before any key is sent."""
+    process = subprocess.run(
+        [*cmscan_executable(), "verify", "--format", format_],
+        input=f"{make_key()}\n",
+        capture_output=True,
+        text=True,
+    )
+    assert process.returncode == 2
+    assert f"writes text or json, not {format_}" in process.stderr
