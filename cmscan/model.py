@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from cmscan.keys import Key
+from cmscan.keys import Key, scrub
 
 if TYPE_CHECKING:
     from cmscan.stream import Hit
@@ -39,6 +39,11 @@ class Finding:
     context: str | None = None
     """A short piece of the line around the key, every key in it masked (text only)."""
 
+    def __post_init__(self) -> None:
+        # A key in a file name, an author or a tag must not reach a report through them.
+        for name in ("path", "author", "tag"):
+            _scrub_field(self, name)
+
     @classmethod
     def of_hit(cls, hit: Hit, path: str | None, source: Source, **fields: Any) -> Finding:
         """The finding for a scanner's hit at ``path``; ``fields`` add to or override it."""
@@ -63,6 +68,17 @@ class Skipped:
 
     path: str
     reason: str
+
+    def __post_init__(self) -> None:
+        _scrub_field(self, "path")
+        _scrub_field(self, "reason")
+
+
+def _scrub_field(instance: object, name: str) -> None:
+    """Mask any key in a text field of a frozen dataclass (reports show these as they are)."""
+    value = getattr(instance, name)
+    if value:
+        object.__setattr__(instance, name, scrub(value))
 
 
 @dataclass(frozen=True)
