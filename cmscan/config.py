@@ -16,7 +16,6 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from cmscan.detector import BASE64_LIMIT, MAX_BODY, MIN_BODY, Rules
@@ -232,11 +231,14 @@ def discover(root: str | None) -> str | None:
 
 def work_tree_of(path: str) -> str | None:
     """The top of the git work tree holding ``path`` (where its config lives), if any."""
-    here = Path(path).resolve()
-    for directory in (here, *here.parents):
-        if (directory / ".git").exists():
-            return str(directory)
-    return None
+    directory = os.path.realpath(path)
+    while True:
+        if os.path.exists(os.path.join(directory, ".git")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
 def _build(settings: dict[str, Any], path: str, discovered: bool) -> Config:
