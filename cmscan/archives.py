@@ -133,8 +133,8 @@ class ArchiveScanner:
         self.bytes += counted.count
         for hit in scan.hits:
             yield Finding.of_hit(hit, name, "archive", encoding=hit.encoding or encoding)
-        if decompressed is not None and decompressed.problem:
-            yield Skipped(name, decompressed.problem)
+        if decompressed is not None and decompressed.note:
+            yield Skipped(name, decompressed.note)
         if counted.over:
             yield Skipped(name, "stopped at the archive's decompression limit")
 

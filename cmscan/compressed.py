@@ -35,7 +35,8 @@ def _new(kind: str) -> Any:
 
 class DecompressingReader:
     """``readinto`` over the decompressed content of ``raw`` (all members of a multi-member
-    gzip or bzip2 file, one after the other)."""
+    gzip or bzip2 file, one after the other). Reading stops early on a problem, which is
+    kept in :attr:`problem`: the scanner keeps what it found, ``redact`` refuses the file."""
 
     def __init__(self, raw: BinaryIO, kind: str) -> None:
         self._raw = raw
@@ -46,7 +47,15 @@ class DecompressingReader:
         self.consumed = 0
         self.produced = 0
         self.problem: str | None = None
-        """Why reading stopped early (corrupt, truncated, too large), or ``None``."""
+        """Why reading stopped early (corrupt, cut short, too large, other bytes after the
+        end), or ``None``."""
+
+    @property
+    def note(self) -> str | None:
+        """The problem as a scan reports it."""
+        if self.problem is None:
+            return None
+        return f"{self.problem}: scanned the {self.produced:,} bytes before it"
 
     def readinto(self, target: memoryview, /) -> int:
         while self.problem is None:
@@ -59,10 +68,7 @@ class DecompressingReader:
                 if self.produced > _RATIO_GRACE and self.produced > MAX_RATIO * max(
                     self.consumed, 1
                 ):
-                    self.problem = (
-                        f"{self._kind} data expands more than {MAX_RATIO}x: "
-                        f"scanned the first {self.produced:,} bytes"
-                    )
+                    self.problem = f"{self._kind} data expands more than {MAX_RATIO}x"
                 return len(data)
         return 0
 
@@ -76,19 +82,20 @@ class DecompressingReader:
                 rest = self._read()
             if not rest:
                 return None
-            if compression_of(rest) != self._kind:  # trailing garbage after the last member
+            if compression_of(rest) != self._kind:
+                self.problem = f"other bytes follow the end of the {self._kind} data"
                 return None
             self._decompressor = decompressor = _new(self._kind)
             self._input = rest
         if not self._input and self._needs_input():
             self._input = self._read()
             if not self._input:
-                self.problem = f"{self._kind} data is cut short: scanned what was there"
+                self.problem = f"{self._kind} data is cut short"
                 return None
         try:
             data = self._decompress(limit)
         except (zlib.error, OSError, EOFError, lzma.LZMAError) as error:
-            self.problem = f"corrupt {self._kind} data ({error}): scanned what was readable"
+            self.problem = f"corrupt {self._kind} data ({error})"
             return None
         return data
 

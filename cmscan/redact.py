@@ -42,14 +42,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal, Protocol
 
-from cmscan.detector import MAX_SPAN, Detector, Rules, is_binary
+from cmscan.compressed import DecompressingReader
+from cmscan.detector import Detector, Rules, is_binary
 from cmscan.errors import CmscanError
 from cmscan.formats import SNIFF, archive_kind, compression_of, utf16_of
 from cmscan.keys import ELLIPSIS, Key, scrub
 from cmscan.model import Skipped
-
-# _KEPT: scan_stream's keep-back across refills; the same geometry finds the same keys.
-from cmscan.stream import _KEPT, DEFAULT_BUFFER, Readable, ignored_inline, new_buffer
+from cmscan.stream import DEFAULT_BUFFER, Readable, fill, fills, matches, new_buffer
 from cmscan.walk import (
     LINK_OUT_OF_TREE,
     NOT_REGULAR,
@@ -70,7 +69,6 @@ TEMP_PREFIX = ".cmscan-redact-"
 TEMP_SUFFIX = ".tmp"
 _HEADER = 4096
 """Bytes read to recognise a file and parse a gzip header (with its file name)."""
-_INPUT_BLOCK = 256 << 10
 _IGNORED = frozenset({NOT_REGULAR, LINK_OUT_OF_TREE, "broken symbolic link", "symbolic link loop"})
 
 _ESCAPED_ELLIPSIS = {
@@ -270,8 +268,10 @@ class Redactor:
 
     def _find(self, fd: int, compression: str | None) -> _Found:
         with open(fd, "rb", buffering=0, closefd=False) as raw:
-            reader: Readable = raw if compression is None else _Inflater(raw, compression)
-            return find_replacements(reader, self._detector, self._buffer)
+            reader = _content(raw, compression)
+            found = find_replacements(reader, self._detector, self._buffer)
+            _intact(reader)
+            return found
 
     def _container(self, task: FileTask, target: str, shown: str, reason: str) -> Outcome:
         """A file redact does not rewrite: only its keys (found as ``scan`` finds them)
@@ -345,76 +345,36 @@ class _Found:
 
 
 def find_replacements(reader: Readable, detector: Detector, buffer: bytearray) -> _Found:
-    """Every key in what ``reader`` yields, with its span and line.
-
-    This is :func:`cmscan.stream.scan_stream`'s loop with the same geometry (fills
-    overlapping by :data:`MAX_SPAN`, ``_KEPT`` bytes kept before the next candidate, base64
-    read in the first ``detector.base64_limit`` bytes, keys on a ``cmscan:ignore`` line left
-    out), so it finds exactly the keys ``scan`` reports, plus the span each one takes.
+    """Every key in what ``reader`` yields, with its span and line: the fills and matches
+    of :func:`cmscan.stream.scan_stream`, so it finds exactly the keys ``scan`` reports.
     Binary content stops at the first fill."""
-    view = memoryview(buffer)
-    capacity = len(buffer)
-    try:
-        filled = _fill(reader, view, 0)
-        if is_binary(buffer, filled):
+    found: list[Replacement] = []
+    newlines = 0  # newlines in the content before buffer[counted]
+    counted = 0
+    size = 0
+    for index, at in enumerate(fills(reader, buffer)):
+        if index == 0 and is_binary(buffer, at.end):
             inner = archive_kind(bytes(buffer[:SNIFF]))
-            return _Found((), filled, f"{inner} archive: {_REPACK}" if inner else _BINARY)
-        found: list[Replacement] = []
-        size = filled
-        base = 0  # offset in the content of buffer[0]
-        start = 0
-        newlines = 0  # newlines in the content before buffer[counted]
-        counted = 0
-        while True:
-            at_end = filled < capacity
-            stop = filled if at_end else filled - MAX_SPAN
-            base64 = base < detector.base64_limit
-            for match in detector.find(buffer, start, stop, filled, binary=False, base64=base64):
-                if ignored_inline(buffer, match.offset, match.length, 0, filled):
-                    continue
-                if found and base + match.offset < found[-1].offset + found[-1].length:
-                    continue  # inside the previous key's span: masked with it
-                newlines += buffer.count(b"\n", counted, match.offset)
-                counted = match.offset
-                found.append(
-                    Replacement(
-                        base + match.offset,
-                        match.length,
-                        newlines + 1,
-                        Key(match.key),
-                        match.encoding,
-                    )
-                )
-            if at_end:
-                return _Found(tuple(found), size)
-            keep = stop - _KEPT  # the bytes before the next candidate stay readable
-            if counted < keep:
-                newlines += buffer.count(b"\n", counted, keep)
-                counted = keep
-            tail = filled - keep
-            buffer[:tail] = buffer[keep:filled]
-            base += keep
-            start = _KEPT
-            counted -= keep
-            got = _fill(reader, view, tail)
-            size += got
-            filled = tail + got
-    finally:
-        view.release()
+            return _Found((), at.end, f"{inner} archive: {_REPACK}" if inner else _BINARY)
+        for match in matches(detector, buffer, at, binary=False):
+            if found and at.base + match.offset < found[-1].offset + found[-1].length:
+                continue  # inside the previous key's span: masked with it
+            newlines += buffer.count(b"\n", counted, match.offset)
+            counted = match.offset
+            key = Key(match.key)
+            found.append(
+                Replacement(at.base + match.offset, match.length, newlines + 1, key, match.encoding)
+            )
+        if at.keep is not None:
+            if counted < at.keep:
+                newlines += buffer.count(b"\n", counted, at.keep)
+                counted = at.keep
+            counted -= at.keep
+        size = at.read
+    return _Found(tuple(found), size)
 
 
 _BINARY = "binary content: a masked key has another length and would corrupt it"
-
-
-def _fill(reader: Readable, view: memoryview, position: int) -> int:
-    total = 0
-    while position < len(view):
-        got = reader.readinto(view[position:])
-        if not got:
-            break
-        position += got
-        total += got
-    return total
 
 
 # --- the rewrite ----------------------------------------------------------------------
@@ -442,8 +402,9 @@ def _rewrite(
                 sink = _sink(out, compression, head)
                 os.lseek(fd, 0, os.SEEK_SET)
                 with open(fd, "rb", buffering=0, closefd=False) as raw:
-                    reader: Readable = raw if compression is None else _Inflater(raw, compression)
+                    reader = _content(raw, compression)
                     _splice(reader, sink, replacements, buffer, size)
+                    _intact(reader)
                 sink.finish()
             os.fchmod(out_fd, stat.S_IMODE(before.st_mode))
             os.utime(out_fd, ns=(before.st_atime_ns, before.st_mtime_ns))
@@ -517,7 +478,7 @@ def _splice(
         position = 0  # content offset of view[0]
         index = 0
         skip = 0  # bytes of a key still to drop at the start of the next fill
-        while got := _fill(reader, view, 0):
+        while got := fill(reader, view, 0):
             cursor = min(skip, got)
             skip -= cursor
             while index < len(replacements) and replacements[index].offset < position + got:
@@ -542,75 +503,16 @@ def _splice(
 # --- compressed streams -------------------------------------------------------------------
 
 
-_MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00"}
+def _content(raw: BinaryIO, compression: str | None) -> Readable:
+    """The file's content: as it is, or decompressed (every member, one after the other)."""
+    return raw if compression is None else DecompressingReader(raw, compression)
 
 
-def _decompressor(kind: str) -> Any:
-    import bz2
-    import lzma
-    import zlib
-
-    if kind == "gzip":
-        return zlib.decompressobj(wbits=31)
-    if kind == "bzip2":
-        return bz2.BZ2Decompressor()
-    return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
-
-
-class _Inflater:
-    """``readinto`` over the decompressed content of every member of ``raw``, strictly:
-    corrupt or cut-short data, or other bytes after the last member, raise
-    :class:`_NotRedacted` (a rewrite would lose them; ``scan`` is lenient instead)."""
-
-    def __init__(self, raw: BinaryIO, kind: str) -> None:
-        self._raw = raw
-        self._kind = kind
-        self._decompressor = _decompressor(kind)
-        self._feed = b""  # the start of the next member, read while looking for it
-
-    def readinto(self, target: memoryview, /) -> int:
-        while True:
-            if self._decompressor.eof and not self._next_member():
-                return 0
-            data = self._step(len(target))
-            if data:
-                target[: len(data)] = data
-                return len(data)
-
-    def _next_member(self) -> bool:
-        rest = self._decompressor.unused_data
-        magic = _MAGIC[self._kind]
-        while len(rest) < len(magic):
-            more = self._raw.read(_INPUT_BLOCK)
-            if not more:
-                break
-            rest += more
-        if not rest:
-            return False
-        if not rest.startswith(magic):
-            raise _NotRedacted(f"bytes after the end of the {self._kind} data would be lost")
-        self._decompressor = _decompressor(self._kind)
-        self._feed = rest
-        return True
-
-    def _step(self, limit: int) -> bytes:
-        import lzma
-        import zlib
-
-        decompressor = self._decompressor
-        gzip = self._kind == "gzip"
-        pending = self._feed or (decompressor.unconsumed_tail if gzip else b"")
-        self._feed = b""
-        needs_input = not pending and (gzip or decompressor.needs_input)
-        if needs_input:
-            pending = self._raw.read(_INPUT_BLOCK)
-        try:
-            data: bytes = decompressor.decompress(pending, limit)
-        except (zlib.error, OSError, EOFError, lzma.LZMAError) as error:
-            raise _NotRedacted(f"corrupt {self._kind} data ({error})") from None
-        if not data and not pending and not decompressor.eof:
-            raise _NotRedacted(f"{self._kind} data is cut short")
-        return data
+def _intact(reader: Readable) -> None:
+    """Raise unless the whole of a compressed file was read: a rewrite would lose the rest."""
+    problem = getattr(reader, "problem", None)
+    if problem is not None:
+        raise _NotRedacted(f"{problem}: a rewrite would lose data")
 
 
 class _Sink(Protocol):

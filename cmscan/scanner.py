@@ -223,9 +223,9 @@ def scan_file(
                     text = TranscodingReader(peeked, encoding)  # type: ignore[arg-type]
                 scan = scan_stream(text, detector, buffer, None, on_read)
                 outcome = _outcome(scan, task.path, "file", encoding)
-            if decompressed.problem:
+            if decompressed.note:
                 outcome = dataclasses.replace(
-                    outcome, notes=(*outcome.notes, Skipped(task.path, decompressed.problem))
+                    outcome, notes=(*outcome.notes, Skipped(task.path, decompressed.note))
                 )
             return outcome
     except OSError as error:

@@ -11,11 +11,11 @@ counted as it passes. Columns are 1-based byte offsets within the line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from cmscan.detector import LOOKBEHIND, MAX_SPAN, Detector, is_binary
+from cmscan.detector import LOOKBEHIND, MAX_SPAN, Detector, Match, is_binary
 from cmscan.keys import Key, scrub
 
 DEFAULT_BUFFER = 1 << 20
@@ -108,6 +108,66 @@ def new_buffer(size: int = DEFAULT_BUFFER) -> bytearray:
     return bytearray(size)
 
 
+@dataclass(frozen=True)
+class Fill:
+    """One refill of the buffer: candidates that begin in ``buffer[start:stop]`` belong to
+    it, and it may read up to ``end``."""
+
+    base: int
+    """Offset in the input of ``buffer[0]``."""
+    start: int
+    stop: int
+    end: int
+    keep: int | None
+    """``buffer[:keep]`` is dropped before the next fill (``None``: this is the last)."""
+    read: int
+    """Bytes read from the input so far."""
+
+
+def fills(
+    reader: Readable, buffer: bytearray, on_read: Callable[[int], None] | None = None
+) -> Iterator[Fill]:
+    """Refill ``buffer`` from ``reader`` until it ends, keeping an overlap so that every
+    candidate is examined by exactly one fill; the buffer holds a fill's bytes until the
+    caller asks for the next one."""
+    view = memoryview(buffer)
+    capacity = len(buffer)
+    try:
+        filled = fill(reader, view, 0)
+        read = filled
+        if on_read is not None:
+            on_read(filled)
+        base = 0
+        start = 0
+        while True:
+            if filled < capacity:
+                yield Fill(base, start, filled, filled, None, read)
+                return
+            stop = filled - MAX_SPAN
+            keep = stop - _KEPT  # the bytes before the next candidate stay readable
+            yield Fill(base, start, stop, filled, keep, read)
+            tail = filled - keep
+            buffer[:tail] = buffer[keep:filled]  # a copy: the regions may overlap
+            base += keep
+            start = _KEPT
+            got = fill(reader, view, tail)
+            read += got
+            if on_read is not None:
+                on_read(got)
+            filled = tail + got
+    finally:
+        view.release()
+
+
+def matches(detector: Detector, buffer: bytearray, at: Fill, binary: bool) -> Iterator[Match]:
+    """The keys of one fill that a report shows: base64 only in the first bytes of the
+    input, none on a line marked ``cmscan:ignore``."""
+    base64 = at.base < detector.base64_limit
+    for match in detector.find(buffer, at.start, at.stop, at.end, binary=binary, base64=base64):
+        if binary or not ignored_inline(buffer, match.offset, match.length, 0, at.end):
+            yield match
+
+
 def scan_stream(
     reader: Readable,
     detector: Detector,
@@ -119,51 +179,30 @@ def scan_stream(
 
     ``on_read(count)`` is told how many bytes each refill brought (for progress displays).
     """
-    view = memoryview(buffer)
-    capacity = len(buffer)
-    filled = _fill(reader, view, 0)
-    size = filled
-    if on_read is not None:
-        on_read(filled)
-    binary = is_binary(buffer, filled)
-    lines = None if binary else _LineCounter(reread)
     hits: list[Hit] = []
-    base = 0  # offset in the input of buffer[0]
-    start = 0
-    while True:
-        at_end = filled < capacity
-        stop = filled if at_end else filled - MAX_SPAN
-        base64 = base < detector.base64_limit
-        for match in detector.find(buffer, start, stop, filled, binary=binary, base64=base64):
-            if not binary and ignored_inline(buffer, match.offset, match.length, 0, filled):
-                continue
+    binary = False
+    lines: _LineCounter | None = None
+    size = 0
+    for index, at in enumerate(fills(reader, buffer, on_read)):
+        if index == 0:
+            binary = is_binary(buffer, at.end)
+            lines = None if binary else _LineCounter(reread)
+        for match in matches(detector, buffer, at, binary):
             line = column = None
             if lines is not None:
-                line, column = lines.locate(buffer, base, match.offset)
+                line, column = lines.locate(buffer, at.base, match.offset)
             key = Key(match.key)
             context = None
             if not binary:
-                context = context_of(buffer, match.offset, match.length, key.masked, 0, filled)
-            hits.append(Hit(key, base + match.offset, line, column, context, match.encoding))
-        if at_end:
-            break
-        keep = stop - _KEPT  # the bytes before the next candidate stay readable
-        if lines is not None:
-            lines.passing(buffer, base, keep)
-        tail = filled - keep
-        buffer[:tail] = buffer[keep:filled]  # a copy: the regions may overlap
-        base += keep
-        start = _KEPT
-        got = _fill(reader, view, tail)
-        size += got
-        if on_read is not None:
-            on_read(got)
-        filled = tail + got
-    view.release()
+                context = context_of(buffer, match.offset, match.length, key.masked, 0, at.end)
+            hits.append(Hit(key, at.base + match.offset, line, column, context, match.encoding))
+        if lines is not None and at.keep is not None:
+            lines.passing(buffer, at.base, at.keep)
+        size = at.read
     return StreamScan(tuple(hits), size, binary)
 
 
-def _fill(reader: Readable, view: memoryview, position: int) -> int:
+def fill(reader: Readable, view: memoryview, position: int) -> int:
     """Read until ``view`` is full from ``position`` on, or the input ends."""
     total = 0
     capacity = len(view)
