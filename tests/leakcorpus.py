@@ -54,15 +54,17 @@ def _lines(before: int, line: str, after: int = 2) -> str:
     return "\n".join([*filler, line, *(["ok"] * after)]) + "\n"
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
+def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A zip archive holding ``members`` (name -> content), built in memory."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(out, "w", compression) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
     return out.getvalue()
 
 
-def _tar(members: dict[str, bytes], mode: str = "w") -> bytes:
+def tar_bytes(members: dict[str, bytes], mode: str = "w") -> bytes:
+    """A tar archive (``mode`` as for :func:`tarfile.open`: ``w``, ``w:gz``, …) in memory."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode=mode) as archive:  # type: ignore[call-overload]
         for name, data in members.items():
@@ -153,7 +155,7 @@ def build(root: Path) -> Corpus:
             members["classes.dex"] = (
                 b"dex\n035\x00" + b"\x00" * 64 + bytes([len(dex_key)]) + dex_key.encode() + b"\x00"
             )
-        c.write(name, _zip(members))
+        c.write(name, zip_bytes(members))
     for suffix, mode in [
         ("tar", "w"),
         ("tar.gz", "w:gz"),
@@ -162,15 +164,15 @@ def build(root: Path) -> Corpus:
     ]:
         name = f"backups/etc.{suffix}"
         key = c.key(f"{name}!etc/app.env", 3)
-        c.write(name, _tar({"etc/app.env": _lines(2, f"KEY={key}").encode()}, mode))
+        c.write(name, tar_bytes({"etc/app.env": _lines(2, f"KEY={key}").encode()}, mode))
     deep = c.key("bundle.zip!inner.tar.gz!deep/nested.txt", 1)
-    inner = _tar({"deep/nested.txt": f"{deep}\n".encode()}, "w:gz")
+    inner = tar_bytes({"deep/nested.txt": f"{deep}\n".encode()}, "w:gz")
     jar_key = c.key("bundle.zip!libs/sdk.jar!sdk.properties", 2)
-    jar = _zip({"sdk.properties": _lines(1, f"key={jar_key}").encode()})
-    c.write("bundle.zip", _zip({"inner.tar.gz": inner, "libs/sdk.jar": jar}))
+    jar = zip_bytes({"sdk.properties": _lines(1, f"key={jar_key}").encode()})
+    c.write("bundle.zip", zip_bytes({"inner.tar.gz": inner, "libs/sdk.jar": jar}))
     utf16_member = c.key("win.zip!transcript.txt", 2, "utf-16-le")
     transcript = ("\ufeff" + _lines(1, f"PS> $k = '{utf16_member}'")).encode("utf-16-le")
-    c.write("win.zip", _zip({"transcript.txt": transcript}))
+    c.write("win.zip", zip_bytes({"transcript.txt": transcript}))
     # Binary containers, scanned as bytes: SQLite and a compiled Python module.
     (root / "data").mkdir(exist_ok=True)
     _sqlite(root / "data/app.sqlite", c.key("data/app.sqlite", None))

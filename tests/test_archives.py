@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -19,24 +17,7 @@ from cmscan.scanner import ScanOptions, scan_file, scan_paths
 from cmscan.stream import new_buffer
 from cmscan.walk import FileTask
 from tests.keygen import make_key
-
-
-def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
-def _tar(members: dict[str, bytes], mode: str = "w") -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode=mode) as archive:  # type: ignore[call-overload]
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return out.getvalue()
+from tests.leakcorpus import tar_bytes, zip_bytes
 
 
 def _scan(path: Path, limits: ArchiveLimits | None = None):  # type: ignore[no-untyped-def]
@@ -48,7 +29,9 @@ def _scan(path: Path, limits: ArchiveLimits | None = None):  # type: ignore[no-u
 def test_zip_family_by_content(tmp_path: Path, name: str) -> None:
     key = make_key()
     (tmp_path / name).write_bytes(
-        _zip({"assets/config.json": b'{\n  "key": "' + key.encode() + b'"\n}\n', "a.txt": b"x"})
+        zip_bytes(
+            {"assets/config.json": b'{\n  "key": "' + key.encode() + b'"\n}\n', "a.txt": b"x"}
+        )
     )
     outcome = _scan(tmp_path / name)
     (finding,) = outcome.findings
@@ -61,7 +44,7 @@ def test_zip_family_by_content(tmp_path: Path, name: str) -> None:
 def test_tar_plain_and_compressed(tmp_path: Path, mode: str) -> None:
     key = make_key()
     path = tmp_path / "release.tar"
-    path.write_bytes(_tar({"etc/app.env": f"A=1\nKEY={key}\n".encode()}, mode))
+    path.write_bytes(tar_bytes({"etc/app.env": f"A=1\nKEY={key}\n".encode()}, mode))
     outcome = _scan(path)
     assert [(f.path, f.line) for f in outcome.findings] == [("release.tar!etc/app.env", 2)]
     assert outcome.notes == ()
@@ -69,9 +52,11 @@ def test_tar_plain_and_compressed(tmp_path: Path, mode: str) -> None:
 
 def test_nested_archives_and_path_notation(tmp_path: Path) -> None:
     inner_key, deep_key, gz_key = make_key(), make_key(), make_key()
-    deepest = _zip({"secret.txt": deep_key.encode()})
-    inner = _tar({"conf/k.txt": inner_key.encode(), "deep.zip": deepest})
-    outer = _zip({"inner.tar.gz": gzip.compress(inner), "log.gz": gzip.compress(gz_key.encode())})
+    deepest = zip_bytes({"secret.txt": deep_key.encode()})
+    inner = tar_bytes({"conf/k.txt": inner_key.encode(), "deep.zip": deepest})
+    outer = zip_bytes(
+        {"inner.tar.gz": gzip.compress(inner), "log.gz": gzip.compress(gz_key.encode())}
+    )
     (tmp_path / "outer.zip").write_bytes(outer)
     outcome = _scan(tmp_path / "outer.zip")
     assert sorted(f.path for f in outcome.findings) == [
@@ -83,9 +68,9 @@ def test_nested_archives_and_path_notation(tmp_path: Path) -> None:
 
 def test_depth_limit(tmp_path: Path) -> None:
     key = make_key()
-    nested = _zip({"k.txt": key.encode()})
+    nested = zip_bytes({"k.txt": key.encode()})
     for level in range(4):
-        nested = _zip({f"level{level}.zip": nested})
+        nested = zip_bytes({f"level{level}.zip": nested})
     (tmp_path / "deep.zip").write_bytes(nested)
     outcome = _scan(tmp_path / "deep.zip", ArchiveLimits(max_depth=3))
     assert outcome.findings == ()  # too deep: scanned as bytes of a compressed member
@@ -93,7 +78,7 @@ def test_depth_limit(tmp_path: Path) -> None:
 
 def test_zip_bomb_member_is_skipped(tmp_path: Path) -> None:
     key = make_key()
-    bomb = _zip({"zeros.bin": b"\0" * (8 << 20), "real.txt": key.encode()})
+    bomb = zip_bytes({"zeros.bin": b"\0" * (8 << 20), "real.txt": key.encode()})
     (tmp_path / "bomb.zip").write_bytes(bomb)
     outcome = _scan(tmp_path / "bomb.zip")
     assert [f.path for f in outcome.findings] == ["bomb.zip!real.txt"]
@@ -102,7 +87,7 @@ def test_zip_bomb_member_is_skipped(tmp_path: Path) -> None:
 
 def test_total_limit_stops_the_archive(tmp_path: Path) -> None:
     data = {f"f{i}.txt": bytes(1000) for i in range(5)}
-    (tmp_path / "big.zip").write_bytes(_zip(data, zipfile.ZIP_STORED))
+    (tmp_path / "big.zip").write_bytes(zip_bytes(data, zipfile.ZIP_STORED))
     outcome = _scan(tmp_path / "big.zip", ArchiveLimits(max_total=2500))
     assert any("limit" in note.reason for note in outcome.notes)
     assert outcome.size <= 2500
@@ -111,7 +96,7 @@ def test_total_limit_stops_the_archive(tmp_path: Path) -> None:
 def test_tar_with_absolute_and_dotdot_names_is_only_read(tmp_path: Path) -> None:
     key = make_key()
     path = tmp_path / "evil.tar"
-    path.write_bytes(_tar({"/etc/cron.d/x": key.encode(), "../../escape.txt": key.encode()}))
+    path.write_bytes(tar_bytes({"/etc/cron.d/x": key.encode(), "../../escape.txt": key.encode()}))
     before = sorted(p.name for p in tmp_path.parent.iterdir())
     outcome = _scan(path)
     assert sorted(f.path for f in outcome.findings) == [
@@ -124,7 +109,7 @@ def test_tar_with_absolute_and_dotdot_names_is_only_read(tmp_path: Path) -> None
 
 def test_corrupt_zip_is_reported_and_the_scan_goes_on(tmp_path: Path) -> None:
     key = make_key()
-    good = _zip({"a.txt": b"x" * 5000, "b.txt": key.encode()})
+    good = zip_bytes({"a.txt": b"x" * 5000, "b.txt": key.encode()})
     (tmp_path / "broken.zip").write_bytes(good[: len(good) // 2])
     (tmp_path / "plain.txt").write_text(key + "\n")
     result = scan_paths([str(tmp_path)], ScanOptions(workers=1))
@@ -137,7 +122,7 @@ def test_cli_reports_archive_members_with_mobile_advice(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = make_key()
-    (tmp_path / "app-release.apk").write_bytes(_zip({"classes.dex": b"\0\x35" + key.encode()}))
+    (tmp_path / "app-release.apk").write_bytes(zip_bytes({"classes.dex": b"\0\x35" + key.encode()}))
     assert main(["scan", str(tmp_path), "--format", "json"]) == 1
     out, err = capsys.readouterr()
     (finding,) = json.loads(out)["findings"]

@@ -13,8 +13,6 @@ import gzip
 import io
 import json
 import lzma
-import tarfile
-import zipfile
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -30,6 +28,7 @@ from cmscan.report import Format, render
 from cmscan.stream import MIN_BUFFER, new_buffer, scan_stream
 from cmscan.transcode import TranscodingReader
 from tests.keygen import make_key
+from tests.leakcorpus import tar_bytes, zip_bytes
 
 BUDGET = settings(
     max_examples=150,
@@ -121,24 +120,6 @@ def test_utf16_transcoding_takes_anything(data: bytes, odd: bool, bom: bool) -> 
     scan_stream(TranscodingReader(io.BytesIO(raw), "utf-16-le"), DETECTOR, new_buffer())
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
-def _tar(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
 names = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=30)
 
 
@@ -153,7 +134,7 @@ names = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size
 def test_damaged_archives_give_findings_or_reasons(
     members: dict[str, bytes], kind: str, flips: list[tuple[float, int]], cut: float
 ) -> None:
-    blob = bytearray(_zip(members) if kind == "zip" else _tar(members))
+    blob = bytearray(zip_bytes(members) if kind == "zip" else tar_bytes(members, "w:gz"))
     for where, value in flips:
         blob[int(where * (len(blob) - 1))] = value
     blob = blob[: max(8, int(cut * len(blob)))]

@@ -18,16 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cmscan.model import Finding, Report, Status
-from cmscan.report.locations import headline, message, target_of
+from cmscan.report.locations import SEVERITY, headline, message, target_of
 from cmscan.walk import LINK_OUT_OF_TREE
 
 LEVELS: dict[Status, str] = {
-    "active": "error",
-    "unknown": "error",
-    "unverified": "error",
-    "account_disabled": "warning",
-    "inactive": "warning",
-    "invalid": "notice",
+    status: "notice" if level == "note" else level for status, level in SEVERITY.items()
 }
 _MAX_SKIPPED_NAMED = 10
 

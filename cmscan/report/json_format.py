@@ -7,17 +7,13 @@ from typing import Any
 
 from cmscan.advice import advise, place_of
 from cmscan.model import Finding, Report, Verdict
+from cmscan.report.locations import finding_fields, summary_counts
 
 
 def render(report: Report, color: bool = False) -> str:
     result = report.result
     summary: dict[str, Any] = {
-        "files": result.files,
-        "bytes": result.bytes,
-        "messages": result.messages,
-        "findings": len(result.findings),
-        "keys": len(result.keys),
-        "by_status": report.by_status(),
+        **summary_counts(report),
         "skipped": [{"path": item.path, "reason": item.reason} for item in result.skipped],
     }
     suppression = result.suppression
@@ -40,17 +36,7 @@ def _finding(report: Report, finding: Finding) -> dict[str, Any]:
     return {
         "fingerprint": finding.key.fingerprint,
         "key": finding.key.masked,
-        "path": finding.path,
-        "line": finding.line,
-        "column": finding.column,
-        "offset": finding.offset,
-        "source": finding.source,
-        "commit": finding.commit,
-        "author": finding.author,
-        "date": finding.date,
-        "blob": finding.blob,
-        "tag": finding.tag,
-        "encoding": finding.encoding,
+        **finding_fields(finding),
         "context": finding.context,
         "status": verdict.status,
         "balance_usd": verdict.balance_usd,

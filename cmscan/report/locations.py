@@ -23,6 +23,29 @@ from cmscan.model import Finding, Report, Status
 
 _SHORT_ID = 12
 
+SEVERITY: dict[Status, str] = {
+    "active": "error",
+    "unknown": "error",
+    "unverified": "error",
+    "account_disabled": "warning",
+    "inactive": "warning",
+    "invalid": "note",
+}
+"""How loud a finding is, by its key's status: SARIF's levels (GitHub says ``notice``)."""
+
+
+def summary_counts(report: Report) -> dict[str, Any]:
+    """The totals every machine-readable format reports."""
+    result = report.result
+    return {
+        "files": result.files,
+        "bytes": result.bytes,
+        "messages": result.messages,
+        "findings": len(result.findings),
+        "keys": len(result.keys),
+        "by_status": report.by_status(),
+    }
+
 
 @dataclass(frozen=True)
 class Target:

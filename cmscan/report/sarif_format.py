@@ -38,7 +38,14 @@ from urllib.parse import quote
 from cmscan.advice import Place, advise
 from cmscan.model import Finding, Report, Status
 from cmscan.report.json_format import usage_fields
-from cmscan.report.locations import describe, finding_fields, message, target_of
+from cmscan.report.locations import (
+    SEVERITY,
+    describe,
+    finding_fields,
+    message,
+    summary_counts,
+    target_of,
+)
 from cmscan.walk import LINK_OUT_OF_TREE
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -47,14 +54,7 @@ RULE_ID = "cmscan/crossmodel-api-key"
 KEY_IN_NO_FILE = "cmscan/key-in-no-file"
 NOT_SCANNED = "cmscan/not-scanned"
 
-LEVELS: dict[Status, str] = {
-    "active": "error",
-    "unknown": "error",
-    "unverified": "error",
-    "account_disabled": "warning",
-    "inactive": "warning",
-    "invalid": "note",
-}
+LEVELS = SEVERITY
 SECURITY_SEVERITY: dict[Status, str] = {
     "active": "9.8",
     "unknown": "8.9",
@@ -90,12 +90,7 @@ def render(report: Report, color: bool = False) -> str:
         "results": results,
         "properties": {
             "summary": {
-                "files": result.files,
-                "bytes": result.bytes,
-                "messages": result.messages,
-                "findings": len(result.findings),
-                "keys": len(result.keys),
-                "by_status": report.by_status(),
+                **summary_counts(report),
                 "skipped": len(result.skipped),
                 "unit": result.unit,
             }
