@@ -199,7 +199,16 @@ def scan_file(
 
                 text = TranscodingReader(reader, encoding)
                 scan = scan_stream(text, detector, buffer, None, on_read)
-                return _outcome(scan, task.path, "file", encoding)
+                outcome = _outcome(scan, task.path, "file", encoding)
+                if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                    return outcome
+                # Recognised only by its NULs: 16-bit numbers (a table of small integers)
+                # look the same, and a plain key among them would be lost in decoding.
+                os.lseek(fd, 0, os.SEEK_SET)
+                raw = scan_stream(reader, detector, buffer)
+                return dataclasses.replace(
+                    outcome, findings=outcome.findings + _outcome(raw, task.path, "file").findings
+                )
             if compression is None:
                 scan = scan_stream(
                     reader, detector, buffer, lambda at, size: os.pread(fd, size, at), on_read
