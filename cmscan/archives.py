@@ -12,8 +12,10 @@ with a reason; the rest of the archive is still scanned.
 from __future__ import annotations
 
 import io
+import lzma
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -31,6 +33,13 @@ from cmscan.formats import (
 from cmscan.model import Finding, Skipped
 from cmscan.stream import Readable, scan_stream
 from cmscan.transcode import TranscodingReader
+
+_DECOMPRESSION_ERRORS = (zlib.error, lzma.LZMAError, EOFError, OSError, ValueError)
+"""What reading a damaged member can raise: zip's deflate data fails with ``zlib.error``
+and its xz data with ``LZMAError``, neither of which is an ``OSError``. The standard
+library's archive readers raise still other errors on hostile input (``IndexError``,
+``struct.error``, ``KeyError``, found by fuzzing): a whole archive that fails in any way
+is reported as broken, with what was found in it until then, and the scan goes on."""
 
 
 @dataclass
@@ -61,7 +70,7 @@ class ArchiveScanner:
                 yield from self._zip(source, path, depth, budget)
             else:
                 yield from self._tar(source, path, depth, budget)
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as error:
+        except Exception as error:  # hostile archives: see _DECOMPRESSION_ERRORS
             yield Skipped(
                 path, f"broken {kind} archive ({_short(error)}): scanned what was readable"
             )
@@ -71,9 +80,9 @@ class ArchiveScanner:
     ) -> Iterator[Finding | Skipped]:
         with zipfile.ZipFile(source) as archive:  # type: ignore[arg-type]
             for info in archive.infolist():
-                if info.is_dir():
+                if info.filename.endswith("/"):  # a directory (is_dir() fails on "")
                     continue
-                name = f"{path}{SEPARATOR}{info.filename}"
+                name = f"{path}{SEPARATOR}{info.filename or '(no name)'}"
                 if info.file_size > budget.left:
                     yield Skipped(name, "over the archive's decompression limit")
                     continue
@@ -84,7 +93,12 @@ class ArchiveScanner:
                 try:
                     with archive.open(info) as member:
                         yield from self._member(member, name, depth, budget)
-                except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as error:
+                except (
+                    zipfile.BadZipFile,
+                    NotImplementedError,
+                    RuntimeError,
+                    *_DECOMPRESSION_ERRORS,
+                ) as error:
                     yield Skipped(name, f"unreadable member ({_short(error)})")
 
     def _tar(

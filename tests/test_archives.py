@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -130,3 +131,14 @@ def test_cli_reports_archive_members_with_mobile_advice(
     assert finding["source"] == "archive" and finding["line"] is None
     assert any("app" in step and "device" in step for step in finding["advice"])
     assert key not in out + err
+
+
+def test_a_member_without_a_name_is_scanned(tmp_path: Path) -> None:
+    """ZipInfo.is_dir() raises IndexError on an empty name (found by fuzzing)."""
+    key = make_key()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), key.encode())
+    (tmp_path / "odd.zip").write_bytes(out.getvalue())
+    outcome = _scan(tmp_path / "odd.zip")
+    assert [(f.path, f.key.reveal()) for f in outcome.findings] == [("odd.zip!(no name)", key)]
