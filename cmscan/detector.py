@@ -34,9 +34,10 @@ the rest of the trigger's group and the group before it."""
 
 BASE64_LIMIT = 4 << 20
 """Base64 is decoded in the first 4 MiB of each text file, stream or blob: configs,
-manifests, pages and most bundles whole. The three extra searches cost as much as the
-main one together (measured: +27% on an npm tree, where nearly every file is small), so
-logs of many GB are not searched for base64 past their first 4 MiB (+4% on 1.8 GB)."""
+manifests, pages and most bundles whole. The three extra searches together cost about
+as much as the main one (measured: +28% on an npm tree, where nearly every file is
+small), so logs of many GB are not searched for base64 past their first 4 MiB (+3% on
+1.8 GB)."""
 
 ENCODINGS = {b"\\": "json-escape", b"%": "percent-encoding"}
 """How a key written with escapes is described in its finding."""
