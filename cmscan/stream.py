@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from cmscan.detector import LOOKBEHIND, MAX_SPAN, Detector, Match, is_binary
 from cmscan.keys import Key, scrub
@@ -150,6 +150,9 @@ def fills(
             buffer[:tail] = buffer[keep:filled]  # a copy: the regions may overlap
             base += keep
             start = _KEPT
+            skipped = _skip_hole(reader, buffer, tail, capacity)
+            base += skipped
+            read += skipped
             got = fill(reader, view, tail)
             read += got
             if on_read is not None:
@@ -157,6 +160,31 @@ def fills(
             filled = tail + got
     finally:
         view.release()
+
+
+class Sparse(Protocol):
+    """A reader that knows where its input is a hole (a sparse file's unwritten zeros)."""
+
+    def hole(self) -> int:
+        """How many bytes from the read position on are a hole (0 if none)."""
+
+    def skip(self, count: int) -> None:
+        """Move the read position ``count`` bytes on."""
+
+
+def _skip_hole(reader: Readable, buffer: bytearray, tail: int, capacity: int) -> int:
+    """Bytes of a long hole to jump over instead of reading them: only while the kept
+    tail is zeros too, and leaving a buffer's worth of the hole to read on each side, so
+    the buffer holds the same zeros either way and no offset changes meaning."""
+    if not hasattr(reader, "hole") or buffer.count(0, 0, tail) != tail:
+        return 0
+    sparse = cast(Sparse, reader)
+    ahead = sparse.hole()
+    if ahead < 2 * capacity:
+        return 0
+    jump = ahead - capacity
+    sparse.skip(jump)
+    return jump
 
 
 def matches(detector: Detector, buffer: bytearray, at: Fill, binary: bool) -> Iterator[Match]:

@@ -168,3 +168,42 @@ def test_a_repository_in_the_middle_of_a_rebase(
     assert code in (0, 1)
     code, report = _json(capsys, "scan", str(repo.path))
     assert code == 1  # the conflicted work tree file holds the key
+
+
+@pytest.mark.parametrize("text", [True, False], ids=["text", "binary"])
+def test_holes_are_jumped_and_nothing_moves(tmp_path: Path, text: bool) -> None:
+    """A sparse file gives the same findings, offsets, lines and columns as the same bytes
+    written out in full: the holes (unwritten zeros) are only skipped, never misplaced."""
+    keys = [make_key() for _ in range(4)]
+    pieces = [  # (offset, bytes): data islands between holes of many MiB
+        # text: no NUL in the first 8,000 bytes, so lines are counted across the holes
+        (0, (b"a line of text\n" * 600 if text else b"\0bin\n") + f"a {keys[0]}\n".encode()),
+        ((23 << 20) - 7, f"\nline {keys[1]} end\n".encode()),  # just before a block edge
+        ((41 << 20) + 1, f"{keys[2]}\n\n".encode()),
+        ((80 << 20) - 60, f"tail {keys[3]}".encode()),  # the very end
+    ]
+    size = pieces[-1][0] + len(pieces[-1][1])
+    sparse, dense = tmp_path / "sparse.img", tmp_path / "dense.img"
+    with open(sparse, "wb") as handle:
+        handle.truncate(size)
+        for offset, data in pieces:
+            handle.seek(offset)
+            handle.write(data)
+    with open(dense, "wb") as handle:
+        at = 0
+        for offset, data in pieces:
+            handle.write(b"\0" * (offset - at) + data)
+            at = offset + len(data)
+    assert os.stat(sparse).st_blocks * 512 < size // 2  # the file system kept the holes
+
+    def places(path: Path) -> list[tuple[int, int | None, int | None, str]]:
+        from cmscan.scanner import ScanOptions, scan_paths
+
+        result = scan_paths([str(path)], ScanOptions(workers=1))
+        assert result.bytes == size
+        return [(f.offset or 0, f.line, f.column, f.key.reveal()) for f in result.findings]
+
+    found = places(sparse)
+    assert [key for *_, key in found] == keys
+    assert found == places(dense)
+    assert (found[3][1] is not None) == text  # lines only in text content
