@@ -152,11 +152,10 @@ def fills(
             start = _KEPT
             skipped = _skip_hole(reader, buffer, tail, capacity)
             base += skipped
-            read += skipped
             got = fill(reader, view, tail)
-            read += got
+            read += skipped + got
             if on_read is not None:
-                on_read(got)
+                on_read(skipped + got)
             filled = tail + got
     finally:
         view.release()
