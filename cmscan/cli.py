@@ -152,39 +152,56 @@ def _gateway_settings(base_url: str, timeout: float, concurrency: int) -> Gatewa
     return GatewaySettings(check_base_url(base_url), timeout, concurrency)
 
 
+_RUN_OPTION_NAMES = (
+    "format_",
+    "output",
+    "fail_on",
+    "verify",
+    "base_url",
+    "verify_timeout",
+    "verify_concurrency",
+    "config_file",
+    "baseline",
+    "write_baseline",
+    "verbose",
+    "quiet",
+)
+"""The shared options :func:`run_options` turns into one :class:`RunOptions`."""
+
+
 def run_options(command: F) -> F:
     """Add the shared options to a command; it receives them as one ``run`` argument."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        config = _load_config(kwargs.pop("config_file"), kwargs)
-        if config.refused and not kwargs["quiet"]:
+        given = {name: kwargs.pop(name) for name in _RUN_OPTION_NAMES}
+        config = _load_config(given["config_file"], kwargs)
+        if config.refused and not given["quiet"]:
             _say(
                 f"ignoring {', '.join(config.refused)} in {config.path}: a config found in the "
                 "scanned tree cannot turn verification on or choose where keys go "
                 "(use --verify, --base-url or --config)"
             )
-        given = _given(click.get_current_context(), config)
-        verify = given("verify", config.verify.enabled)
-        base_url = given("base_url", config.verify.base_url)
-        timeout = given("verify_timeout", config.verify.timeout)
-        concurrency = given("verify_concurrency", config.verify.concurrency)
-        gateway = _gateway_settings(base_url, timeout, concurrency) if verify else None
+        value = _given(click.get_current_context(), config)
+        gateway = None
+        if value("verify", config.verify.enabled):
+            gateway = _gateway_settings(
+                value("base_url", config.verify.base_url),
+                value("verify_timeout", config.verify.timeout),
+                value("verify_concurrency", config.verify.concurrency),
+            )
         kwargs["exclude"] = (*config.excludes, *kwargs["exclude"])
         run = RunOptions(
-            format=Format(given("format_", config.format)),
-            output=kwargs.pop("output"),
-            fail_on=given("fail_on", config.fail_on),
-            verbose=kwargs.pop("verbose"),
-            quiet=kwargs.pop("quiet"),
+            format=Format(value("format_", config.format)),
+            output=given["output"],
+            fail_on=value("fail_on", config.fail_on),
+            verbose=given["verbose"],
+            quiet=given["quiet"],
             gateway=gateway,
             config=config,
-            baseline=kwargs.pop("baseline"),
-            write_baseline=kwargs.pop("write_baseline"),
+            baseline=given["baseline"],
+            write_baseline=given["write_baseline"],
         )
-        for name in ("verify", "base_url", "verify_timeout", "verify_concurrency", "format_"):
-            kwargs.pop(name)
-        kwargs.pop("fail_on")
         return command(*args, run=run, **kwargs)
 
     options = [
