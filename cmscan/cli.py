@@ -218,7 +218,8 @@ def run_options(command: F) -> F:
 def _load_config(explicit: str | None, kwargs: dict[str, Any]) -> Config:
     """``--config FILE``, else the ``.cmscan.yaml`` at the scan root (a directory given to
     ``scan``, or the work tree of ``history``/``staged``), else the defaults."""
-    from cmscan.config import discover, load_config, work_tree_of
+    from cmscan.config import discover, load_config
+    from cmscan.gitrepo import work_tree_of
 
     if explicit is not None:
         return load_config(explicit)

@@ -229,18 +229,6 @@ def discover(root: str | None) -> str | None:
     return candidate if os.path.isfile(candidate) else None
 
 
-def work_tree_of(path: str) -> str | None:
-    """The top of the git work tree holding ``path`` (where its config lives), if any."""
-    directory = os.path.realpath(path)
-    while True:
-        if os.path.exists(os.path.join(directory, ".git")):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
-
-
 def _build(settings: dict[str, Any], path: str, discovered: bool) -> Config:
     detector = settings.get("detector", {})
     bodies = {k: detector[k] for k in ("min_body", "max_body") if k in detector}

@@ -22,6 +22,20 @@ _STDERR_KEPT = 4096
 _GIT = "git"  # found on PATH by exec; a missing git is reported by open_repository
 
 
+def work_tree_of(path: str) -> str | None:
+    """The top of the git work tree holding ``path``: the nearest directory, from ``path``
+    up, with a ``.git`` directory or file in it. No git process: the config lookup and
+    ``redact`` ask this for every run and every directory."""
+    directory = os.path.realpath(path)
+    while True:
+        if os.path.lexists(os.path.join(directory, ".git")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
 class GitError(ScanError):
     """A git command failed in a way that stops the scan."""
 

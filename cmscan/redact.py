@@ -46,6 +46,7 @@ from cmscan.compressed import DecompressingReader
 from cmscan.detector import Detector, Rules, is_binary
 from cmscan.errors import CmscanError
 from cmscan.formats import SNIFF, archive_kind, compression_of, utf16_of
+from cmscan.gitrepo import work_tree_of
 from cmscan.keys import ELLIPSIS, Key, scrub
 from cmscan.model import Skipped
 from cmscan.stream import DEFAULT_BUFFER, Readable, fill, fills, matches, new_buffer
@@ -309,26 +310,10 @@ class Redactor:
                 )
 
     def _work_tree(self, directory: str) -> str | None:
-        """The top of the git work tree holding ``directory`` (a ``.git`` directory or file
-        in it or a parent), or ``None``; remembered per directory."""
-        visited = []
-        path = directory
-        while True:
-            if path in self._work_trees:
-                top = self._work_trees[path]
-                break
-            visited.append(path)
-            if os.path.lexists(os.path.join(path, ".git")):
-                top = path
-                break
-            parent = os.path.dirname(path)
-            if parent == path:
-                top = None
-                break
-            path = parent
-        for path in visited:
-            self._work_trees[path] = top
-        return top
+        """:func:`cmscan.gitrepo.work_tree_of`, remembered per directory."""
+        if directory not in self._work_trees:
+            self._work_trees[directory] = work_tree_of(directory)
+        return self._work_trees[directory]
 
 
 _REPACK = "archive members are not rewritten (repack it by hand, or delete it)"
