@@ -28,11 +28,10 @@ from cmscan.formats import (
     Peeked,
     archive_kind,
     compression_of,
-    utf16_of,
 )
 from cmscan.model import Finding, Skipped
 from cmscan.stream import Readable, scan_stream
-from cmscan.transcode import TranscodingReader
+from cmscan.transcode import as_text
 
 _DECOMPRESSION_ERRORS = (zlib.error, lzma.LZMAError, EOFError, OSError, ValueError)
 """What reading a damaged member can raise: zip's deflate data fails with ``zlib.error``
@@ -138,10 +137,7 @@ class ArchiveScanner:
             else:
                 yield from self._archive(peeked, "tar", name, depth + 1, budget)
             return
-        text: Readable = peeked
-        encoding = utf16_of(peeked.head)
-        if encoding is not None:
-            text = TranscodingReader(peeked, encoding)  # type: ignore[arg-type]
+        text, encoding = as_text(peeked)
         counted = _Counted(text, budget)
         scan = scan_stream(counted, self._detector, self._buffer)
         self.bytes += counted.count

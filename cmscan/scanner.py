@@ -28,7 +28,7 @@ from cmscan.formats import (
 )
 from cmscan.model import STDIN_PATH, Finding, ScanResult, Skipped, Source
 from cmscan.parallel import available_cpus, batches, map_in_processes
-from cmscan.stream import DEFAULT_BUFFER, Readable, StreamScan, new_buffer, scan_stream
+from cmscan.stream import DEFAULT_BUFFER, StreamScan, new_buffer, scan_stream
 from cmscan.walk import NOT_REGULAR, Excludes, FileTask, os_error_reason, walk
 
 DEFAULT_LIMITS = ArchiveLimits()
@@ -185,7 +185,8 @@ def scan_file(
     except OSError as error:
         return _Outcome(skipped=Skipped(task.path, os_error_reason(error)))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             return _Outcome(skipped=Skipped(task.path, NOT_REGULAR))
         head = os.pread(fd, SNIFF, 0)
         kind = archive_kind(head)
@@ -211,7 +212,6 @@ def scan_file(
                     outcome, findings=outcome.findings + _outcome(raw, task.path, "file").findings
                 )
             if compression is None:
-                info = os.fstat(fd)
                 if info.st_blocks * 512 < info.st_size - _SPARSE_SLACK:  # holes: jump them
                     scan = scan_stream(
                         _SparseReader(fd, info.st_size), detector, buffer, None, on_read
@@ -231,12 +231,9 @@ def scan_file(
             if archive_kind(peeked.head) == "tar":
                 outcome = _archive(peeked, "tar", task.path, detector, buffer, limits)
             else:
-                encoding = utf16_of(peeked.head)
-                text: Readable = peeked
-                if encoding is not None:
-                    from cmscan.transcode import TranscodingReader
+                from cmscan.transcode import as_text
 
-                    text = TranscodingReader(peeked, encoding)  # type: ignore[arg-type]
+                text, encoding = as_text(peeked)
                 scan = scan_stream(text, detector, buffer, None, on_read)
                 outcome = _outcome(scan, task.path, "file", encoding)
             if decompressed.note:

@@ -10,7 +10,13 @@ U+FFFD; the rest is still scanned.
 from __future__ import annotations
 
 import codecs
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+from cmscan.formats import utf16_of
+
+if TYPE_CHECKING:
+    from cmscan.formats import Peeked
+    from cmscan.stream import Readable
 
 _INPUT_BLOCK = 256 << 10
 
@@ -40,3 +46,12 @@ class TranscodingReader:
         target[:count] = self._pending[:count]
         self._pending = self._pending[count:]
         return count
+
+
+def as_text(peeked: Peeked) -> tuple[Readable, str | None]:
+    """``peeked`` as the detector should read it: transcoded when its first bytes say
+    UTF-16 (and which), else as it is."""
+    encoding = utf16_of(peeked.head)
+    if encoding is None:
+        return peeked, None
+    return TranscodingReader(peeked, encoding), encoding  # type: ignore[arg-type]
