@@ -16,7 +16,7 @@ from typing import IO
 from cmscan.detector import Detector, is_binary
 from cmscan.gitrepo import Repository
 from cmscan.keys import Key
-from cmscan.stream import Hit, context_of, ignored_inline, new_buffer, scan_stream
+from cmscan.stream import Fill, Hit, context_of, matches, new_buffer, scan_stream
 
 CAPACITY = 4 << 20
 """The read buffer; objects up to about this size are scanned in place."""
@@ -111,11 +111,8 @@ class BatchReader:
         newlines = 0
         counted = start
         last_newline = start - 1
-        detector = self._detector
-        base64 = header.size <= detector.base64_limit
-        for match in detector.find(buf, start, stop, stop, binary=binary, base64=base64, low=start):
-            if not binary and ignored_inline(buf, match.offset, match.length, start, stop):
-                continue
+        whole = Fill(-start, start, stop, stop, None, header.size, low=start)  # offsets: 0 at start
+        for match in matches(self._detector, buf, whole, binary):
             key = Key(match.key)
             line = column = context = None
             if not binary:

@@ -122,6 +122,9 @@ class Fill:
     """``buffer[:keep]`` is dropped before the next fill (``None``: this is the last)."""
     read: int
     """Bytes read from the input so far."""
+    low: int = 0
+    """The first byte of ``buffer`` that belongs to this input (an object scanned where it
+    lies among others starts further in): nothing before it is read."""
 
 
 def fills(
@@ -189,9 +192,12 @@ def _skip_hole(reader: Readable, buffer: bytearray, tail: int, capacity: int) ->
 def matches(detector: Detector, buffer: bytearray, at: Fill, binary: bool) -> Iterator[Match]:
     """The keys of one fill that a report shows: base64 only in the first bytes of the
     input, none on a line marked ``cmscan:ignore``."""
-    base64 = at.base < detector.base64_limit
-    for match in detector.find(buffer, at.start, at.stop, at.end, binary=binary, base64=base64):
-        if binary or not ignored_inline(buffer, match.offset, match.length, 0, at.end):
+    base64 = at.base + at.low < detector.base64_limit
+    found = detector.find(
+        buffer, at.start, at.stop, at.end, binary=binary, base64=base64, low=at.low
+    )
+    for match in found:
+        if binary or not ignored_inline(buffer, match.offset, match.length, at.low, at.end):
             yield match
 
 
