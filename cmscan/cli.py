@@ -515,14 +515,7 @@ def _suppress(result: ScanResult, run: RunOptions) -> ScanResult:
         entries = {
             Entry.of(f) for f in result.findings if f.key.fingerprint not in run.config.allowlist
         }
-        try:
-            from cmscan.output import write_report
-
-            write_report(render_baseline(entries), run.write_baseline, sys.stdout)
-        except OSError as error:
-            raise UsageError(
-                f"cannot write the baseline {run.write_baseline}: {error.strerror}"
-            ) from None
+        _write(render_baseline(entries), run.write_baseline, "the baseline")
         if not run.quiet:
             _say(f"wrote {len(entries)} baseline entries to {run.write_baseline}")
         known = frozenset(entries) | (known or frozenset())
@@ -557,13 +550,14 @@ def _emit(report: Report, format: Format, output: str | None) -> None:
     _write(render(report, format, color), output)
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, what: str = "the report") -> None:
+    """``text`` to ``output`` (atomically) or stdout; a failure is a usage error."""
     from cmscan.output import write_report
 
     try:
         write_report(text, output, sys.stdout)
     except OSError as error:
-        raise UsageError(f"cannot write the report to {output}: {error.strerror}") from None
+        raise UsageError(f"cannot write {what} to {output}: {error.strerror}") from None
 
 
 def _diagnose(report: Report, run: RunOptions, seconds: float) -> None:
