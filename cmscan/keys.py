@@ -19,6 +19,9 @@ _SHOWN = 4  # characters of the body shown at each end of a masked key
 _MIN_MASKABLE = 3 * _SHOWN  # shorter bodies are masked completely
 
 # Anything that could be a key, without the randomness test: used to scrub free text.
+_ESCAPED_ELLIPSIS = {None: ELLIPSIS, "json-escape": "\\u2026", "percent-encoding": "%E2%80%A6"}
+"""The masked form's ellipsis, written in each encoding a key is found in."""
+
 _KEYLIKE = re.compile(r"cm-[A-Za-z0-9_-]{8,}")
 
 
@@ -84,6 +87,13 @@ class Key:
     @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self._value)
+
+    def masked_as(self, encoding: str | None) -> str | None:
+        """The masked form written the way the key was (plain, a JSON escape or
+        percent-encoding), so text that held the key stays valid; ``None`` for an encoding
+        the masked form cannot be written in (base64) without breaking the data."""
+        ellipsis = _ESCAPED_ELLIPSIS.get(encoding)
+        return None if ellipsis is None else self.masked.replace(ELLIPSIS, ellipsis)
 
     def __str__(self) -> str:
         return self.masked

@@ -48,13 +48,12 @@ def mask_text(text: str) -> str:
 def _mask_escaped(text: str) -> str:
     from cmscan.detector import Detector
     from cmscan.keys import Key
-    from cmscan.redact import masked_as
 
     data = text.encode("utf-8", "surrogatepass")
     pieces: list[bytes] = []
     done = 0
     for match in Detector().find(data, 0, len(data), len(data), binary=False):
-        replacement = masked_as(Key(match.key), match.encoding)
+        replacement = Key(match.key).masked_as(match.encoding)
         if match.offset < done or replacement is None:
             continue
         pieces += [data[done : match.offset], replacement.encode("utf-8")]

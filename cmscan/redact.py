@@ -47,7 +47,7 @@ from cmscan.detector import Detector, Rules, is_binary
 from cmscan.errors import CmscanError
 from cmscan.formats import SNIFF, archive_kind, compression_of, utf16_of
 from cmscan.gitrepo import work_tree_of
-from cmscan.keys import ELLIPSIS, Key, scrub
+from cmscan.keys import Key, scrub
 from cmscan.model import Skipped
 from cmscan.stream import DEFAULT_BUFFER, Readable, fill, fills, matches, new_buffer
 from cmscan.walk import (
@@ -72,21 +72,6 @@ _HEADER = 4096
 """Bytes read to recognise a file and parse a gzip header (with its file name)."""
 _IGNORED = frozenset({NOT_REGULAR, LINK_OUT_OF_TREE, "broken symbolic link", "symbolic link loop"})
 
-_ESCAPED_ELLIPSIS = {
-    None: ELLIPSIS,
-    "json-escape": "\\u2026",
-    "percent-encoding": "%E2%80%A6",
-}
-
-
-def masked_as(key: Key, encoding: str | None) -> str | None:
-    """The masked key written the way the key was (plain, JSON escape, percent-encoding);
-    ``None`` for an encoding a masked key cannot be written in without breaking the data."""
-    ellipsis = _ESCAPED_ELLIPSIS.get(encoding)
-    if ellipsis is None:
-        return None
-    return key.masked.replace(ELLIPSIS, ellipsis)
-
 
 @dataclass(frozen=True)
 class Replacement:
@@ -101,7 +86,7 @@ class Replacement:
 
     @property
     def data(self) -> bytes:
-        text = masked_as(self.key, self.encoding)
+        text = self.key.masked_as(self.encoding)
         assert text is not None, "only rewritable encodings are replaced"
         return text.encode("utf-8")
 
@@ -290,7 +275,7 @@ class Redactor:
     def _check(self, target: str, before: os.stat_result, found: Sequence[Replacement]) -> None:
         """Raise :class:`_NotRedacted` if this file must not be rewritten."""
         unreadable = sorted(
-            {str(item.encoding) for item in found if masked_as(item.key, item.encoding) is None}
+            {str(item.encoding) for item in found if item.key.masked_as(item.encoding) is None}
         )
         if unreadable:
             raise _NotRedacted(f"holds keys written in {', '.join(unreadable)}: {_ENCODED}")
