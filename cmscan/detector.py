@@ -121,13 +121,12 @@ class Detector:
         match starts at the group of 4 characters that holds the key's ``c``.
         """
         plain = self._find_plain(buf, start, stop, end, binary)
-        encoded = []
-        if base64 and not binary:
-            encoded = list(self._find_base64(buf, start, stop, end, low))
-        if not encoded:
-            yield from plain
-            return
-        yield from sorted([*plain, *encoded], key=lambda match: match.offset)
+        if binary or not base64:
+            return plain
+        encoded = list(self._find_base64(buf, start, stop, end, low))
+        if not encoded:  # nearly always: no merging needed
+            return plain
+        return iter(sorted([*plain, *encoded], key=lambda match: match.offset))
 
     def _find_base64(
         self, buf: bytes | bytearray, start: int, stop: int, end: int, low: int
